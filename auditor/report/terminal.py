@@ -1,0 +1,73 @@
+"""Terminal renderer (rich): reads only the report dictionary."""
+from __future__ import annotations
+
+import io
+from typing import Any, Mapping
+
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skipped": "dim"}
+DECISION_STYLE = {"fine-tune": "bold green", "pilot": "bold yellow", "keep-prompting": "bold cyan", "blocked": "bold red"}
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+MAX_FINDINGS = 15
+MAX_ROWS = 8
+
+
+def _rows(rows: list[int]) -> str:
+    if not rows:
+        return ""
+    shown = ",".join(str(r) for r in rows[:MAX_ROWS])
+    return shown + (f" +{len(rows) - MAX_ROWS}" if len(rows) > MAX_ROWS else "")
+
+
+def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> str:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
+    train = report["inputs"]["train"]
+    console.print(Text(f"ftaudit {report['tool']['version']} · {train['path']} · {train['format']}, {train['task']} · "
+                       f"{train['rows_valid']}/{train['rows_read']} rows valid", style="bold"))
+    for split in ("eval", "production"):
+        if split in report["inputs"]:
+            info = report["inputs"][split]
+            console.print(f"{split}: {info['path']} · {info['format']} · {info['rows_valid']}/{info['rows_read']} rows valid")
+    verdict = report["verdict"]
+    console.print()
+    line = Text("Verdict: ")
+    line.append(verdict["decision"].upper(), style=DECISION_STYLE.get(verdict["decision"], "bold"))
+    line.append(f"   tier {verdict['size_tier']} · {verdict['usable_examples']} usable examples")
+    console.print(line)
+    for reason in verdict["reasons"]:
+        console.print(f"  • {reason}")
+    if verdict["next_steps"]:
+        console.print(Text("Next steps", style="bold"))
+        for number, step in enumerate(verdict["next_steps"], 1):
+            console.print(f"  {number}. {step}")
+    console.print()
+    table = Table(title="Checks", title_justify="left", expand=True)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("summary")
+    table.add_column("s", justify="right", no_wrap=True)
+    for check in report["checks"]:
+        table.add_row(check["id"], Text(check["status"], style=STATUS_STYLE.get(check["status"], "")),
+                      check["summary"], f"{check.get('seconds', 0):.1f}")
+    console.print(table)
+    findings = [f for c in report["checks"] for f in c["findings"]]
+    findings.sort(key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
+    if findings:
+        table = Table(title=f"Findings ({len(findings)})", title_justify="left", expand=True)
+        table.add_column("code", no_wrap=True)
+        table.add_column("sev", no_wrap=True)
+        table.add_column("split", no_wrap=True)
+        table.add_column("lines")
+        table.add_column("message")
+        for finding in findings[:MAX_FINDINGS]:
+            style = {"error": "red", "warning": "yellow"}.get(finding["severity"], "dim")
+            table.add_row(finding["code"], Text(finding["severity"], style=style), finding.get("split", "train"),
+                          _rows(finding["rows"]), finding["message"])
+        console.print(table)
+        if len(findings) > MAX_FINDINGS:
+            console.print(f"… {len(findings) - MAX_FINDINGS} more findings in the JSON report (--format json)")
+    return out.getvalue()
