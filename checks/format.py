@@ -69,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
     "max_input_chars": 64000,
     "use_great_expectations": True,
 }
-ROLES_PATTERN = r"^(system|developer|user|assistant|tool|function)(,(system|developer|user|assistant|tool|function))*$"
+ROLES_PATTERN = r"^(?:system|developer|user|assistant|tool|function)(?:,(?:system|developer|user|assistant|tool|function))*$"
 
 
 def expectations(dataset: Dataset, config: Mapping[str, Any]) -> list[Any]:
