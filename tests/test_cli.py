@@ -32,6 +32,7 @@ def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None
     by_code = {f["code"]: f["rows"] for c in report["checks"] for f in c["findings"]}
     assert by_code["FMT011"] == [3] and by_code["FMT004"] == [4] and by_code["FMT012"] == [5]
     assert {c["id"]: c["status"] for c in report["checks"]} == {"format": "fail", "size": "fail"}
+    assert list(tmp_path.iterdir()) == [], "an audit without outputs must write nothing (GX included)"
 
 
 def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
