@@ -6,6 +6,7 @@ Looked up in this order: `--config FILE`, else the nearest `ftaudit.toml`, else 
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
         "use_cache": True,
         "batch_size": 64,
     },
+    "neighbours": {
+        "k": 10,
+        "min_pair_similarity": 0.80,
+    },
 }
 
 
@@ -48,6 +53,7 @@ def all_defaults() -> dict[str, dict[str, Any]]:
     from auditor.registry import REGISTRY
 
     defaults = copy.deepcopy(CORE_DEFAULTS)
+    defaults["embedding"]["cache_dir"] = os.environ.get("FTAUDIT_CACHE_DIR", defaults["embedding"]["cache_dir"])
     for check_id, check in REGISTRY.items():
         defaults[check_id] = copy.deepcopy(dict(check.DEFAULTS))
     return defaults

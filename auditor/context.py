@@ -1,22 +1,31 @@
 """What every check reads: the loaded datasets, the validated config, and shared derived data.
 
-Expensive things (embeddings, exact-duplicate keys) are computed lazily, once, and shared.
+Expensive things (embeddings, the neighbour graph, duplicate groups) are computed lazily, once,
+and shared by every check that asks.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from auditor.config import Config
 from auditor.load import Dataset
 from auditor.text import normalize
 
 
+@dataclass(frozen=True)
+class Representatives:
+    """One row per distinct normalised input: `rows` are row positions, `of_row` maps each row to its representative."""
+
+    rows: list[int]
+    of_row: list[int]
+
+
 @dataclass
 class AuditContext:
     datasets: Mapping[str, Dataset]
     config: Config
-    embedder: Any = None  # auditor.embed.Embedder, created by the caller so tests can swap it
+    embedder: Any = None  # auditor.embed.Embedder; tests may pass their own
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
@@ -26,44 +35,79 @@ class AuditContext:
     def dataset(self, split: str) -> Dataset | None:
         return self.datasets.get(split)
 
-    def _memoised(self, kind: str, split: str, compute: Any) -> Any:
+    def _memoised(self, kind: str, split: str, compute: Callable[[], Any]) -> Any:
         key = (kind, split)
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]
 
-    def embeddings(self, split: str = "train") -> Any:
-        """Normalised vectors of the valid rows' inputs, in row order (numpy float32)."""
+    def _embedder(self) -> Any:
         if self.embedder is None:
+            from pathlib import Path
+
             from auditor.embed import Embedder
 
             section = self.config.section("embedding")
-            self.embedder = Embedder(model=section["model"], cache_dir=section["cache_dir"] if section["use_cache"] else None,
-                                     batch_size=section["batch_size"])
-        dataset = self.datasets[split]
-        return self._memoised("embeddings", split, lambda: self.embedder.encode(dataset.valid["input"].to_list()))
+            cache = Path(section["cache_dir"]) if section["use_cache"] else None
+            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=True)
+        return self.embedder
 
-    def exact_keys(self, split: str = "train") -> list[str]:
-        """One normalised key per valid row: input, and output when the split has one."""
-        def compute() -> list[str]:
-            valid = self.datasets[split].valid
-            inputs = [normalize(t) for t in valid["input"].to_list()]
-            if split == "production":
-                return inputs
-            outputs = [normalize(t) for t in valid["output"].to_list()]
-            return [f"{i}\x1f{o}" for i, o in zip(inputs, outputs)]
+    def embeddings(self, split: str = "train") -> Any:
+        """Normalised vectors of the valid rows' inputs, in row order (numpy float32)."""
+        texts = self.datasets[split].valid["input"].to_list()
+        return self._memoised("embeddings", split, lambda: self._embedder().encode(texts))
 
-        return self._memoised("exact_keys", split, compute)
+    def input_keys(self, split: str = "train") -> list[str]:
+        """The normalised input of every valid row (NFKC, case-folded, spaces collapsed, edges trimmed)."""
+        return self._memoised("input_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["input"].to_list()])
+
+    def output_keys(self, split: str = "train") -> list[str]:
+        return self._memoised("output_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["output"].to_list()])
+
+    def representatives(self, split: str = "train") -> Representatives:
+        def compute() -> Representatives:
+            first: dict[str, int] = {}
+            of_row = [first.setdefault(key, row) for row, key in enumerate(self.input_keys(split))]
+            return Representatives(sorted(first.values()), of_row)
+
+        return self._memoised("representatives", split, compute)
 
     def exact_groups(self, split: str = "train") -> dict[int, int]:
-        """line -> group id (the group's first line) for every valid row that has an exact duplicate."""
+        """line -> group id (the group's first line) for every valid row whose normalised input repeats."""
         def compute() -> dict[int, int]:
             lines = self.datasets[split].valid["line"].to_list()
-            first: dict[str, int] = {}
-            members: dict[str, list[int]] = {}
-            for line, key in zip(lines, self.exact_keys(split)):
-                first.setdefault(key, line)
-                members.setdefault(key, []).append(line)
-            return {line: first[key] for key, group in members.items() if len(group) > 1 for line in group}
+            reps = self.representatives(split).of_row
+            sizes: dict[int, int] = {}
+            for rep in reps:
+                sizes[rep] = sizes.get(rep, 0) + 1
+            return {lines[row]: lines[rep] for row, rep in enumerate(reps) if sizes[rep] > 1}
 
         return self._memoised("exact_groups", split, compute)
+
+    def neighbour_graph(self, split: str = "train") -> Any:
+        """k nearest neighbours and close pairs among the split's representatives (indices into `rows`)."""
+        def compute() -> Any:
+            from auditor.neighbors import neighbour_graph
+
+            section = self.config.section("neighbours")
+            vectors = self.embeddings(split)[self.representatives(split).rows]
+            return neighbour_graph(vectors, section["k"], section["min_pair_similarity"])
+
+        return self._memoised("neighbour_graph", split, compute)
+
+    def near_groups(self, split: str = "train") -> Any:
+        """`NearResult` over representatives plus `group_of_row`: row position -> group's first row position."""
+        def compute() -> Any:
+            from auditor.dedup import near_duplicates, near_params
+
+            reps = self.representatives(split)
+            graph = self.neighbour_graph(split)
+            texts = self.datasets[split].valid["input"].to_list()
+            vectors = self.embeddings(split)[reps.rows]
+            result = near_duplicates([texts[r] for r in reps.rows], vectors, (graph.pair_i, graph.pair_j),
+                                     near_params(self.config.section("duplicates")))
+            position = {row: k for k, row in enumerate(reps.rows)}
+            group_of_row = [reps.rows[result.group[position[rep]]] for rep in reps.of_row]
+            return result, group_of_row
+
+        return self._memoised("near_groups", split, compute)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Mapping, Protocol
 
+from checks import duplicates as duplicates_check
 from checks import format as format_check
 from checks import size as size_check
 
@@ -21,6 +22,7 @@ class Check(Protocol):
 
 REGISTRY: dict[str, ModuleType] = {
     format_check.ID: format_check,
+    duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
 }
 

@@ -47,7 +47,8 @@ def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = N
     m = size.metrics
     usable, tier, limits = int(m["usable_examples"]), m["tier"], m["thresholds"]
     decision = TIER_DECISION[tier]
-    dup = f" (after removing {m['exact_duplicate_rows']} exact duplicate(s))" if m.get("exact_duplicate_rows") else ""
+    removed = m.get("duplicate_rows", m.get("exact_duplicate_rows", 0))
+    dup = f" (after removing {removed} duplicate row(s))" if removed else ""
     if tier == "insufficient":
         reasons.append(f"size: {usable} usable examples{dup} is under {limits['minimum_from']}; "
                        "a few-shot prompt built from these examples will do as well as a fine-tune")

@@ -1,9 +1,10 @@
 """Size: how many usable examples the training set really has, against the fine-tuning tiers.
 
 What it checks
-  Usable examples = valid rows minus exact duplicates (input and output compared after Unicode
-  NFKC, case folding, whitespace collapsing and trimming of surrounding punctuation; one row of
-  each duplicate group counts). The count is placed in a tier:
+  Usable examples = valid rows, counting one row per duplicate group: exact duplicates (inputs
+  equal after Unicode NFKC, case folding, whitespace collapsing and trimming of surrounding
+  punctuation) and, by default, near duplicates as the duplicates check defines them (see
+  `ftaudit explain duplicates`). The count is placed in a tier:
     insufficient  < 100        keep prompting: a few-shot prompt with these examples wins
     minimum       100 – 499    a pilot fine-tune at most
     preferred     500 – 999    fine-tuning is feasible
@@ -16,8 +17,8 @@ Why it matters
   examples does as well. A label with a handful of examples will be guessed, not learned.
 
 Failing example
-  support.jsonl: 187 valid rows, 4 exact duplicates -> 183 usable: tier 'minimum';
-  317 more examples reach the preferred band.
+  support.jsonl: 199 valid rows, 3 duplicates -> 196 usable: tier 'minimum';
+  304 more examples reach the preferred band.
 
 How to fix
   Collect more distinct examples (the next-steps list says how many), drop duplicates, and
@@ -28,9 +29,11 @@ Config ([size] in ftaudit.toml)
   preferred_from = 500   where the 'preferred' tier starts
   strong_from = 1000     where the 'strong' tier starts
   min_examples_per_label = 10   a classification label with fewer usable examples is a finding
+  count_near_duplicates = true  one row per near-duplicate group too (needs embeddings);
+                                false: only exact duplicates are removed
 
 Codes
-  SIZE001 usable examples below the preferred tier · SIZE002 exact duplicates do not count
+  SIZE001 usable examples below the preferred tier · SIZE002 duplicates do not count
   SIZE003 labels with too few examples
 """
 from __future__ import annotations
@@ -45,7 +48,7 @@ ID = "size"
 FAMILY = "SIZE"
 CODES = {
     "SIZE001": "usable examples below the preferred tier",
-    "SIZE002": "exact duplicates do not count as usable examples",
+    "SIZE002": "duplicates do not count as usable examples",
     "SIZE003": "classification labels with too few examples",
 }
 DEFAULTS: dict[str, Any] = {
@@ -53,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "preferred_from": 500,
     "strong_from": 1000,
     "min_examples_per_label": 10,
+    "count_near_duplicates": True,
 }
 TIERS = ("insufficient", "minimum", "preferred", "strong")
 
@@ -70,16 +74,21 @@ def tier_of(usable: int, config: Mapping[str, Any]) -> str:
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     train = ctx.train
     valid = train.valid
-    groups = ctx.exact_groups("train")
     lines = valid["line"].to_list()
-    dropped = [line for line in lines if line in groups and groups[line] != line]
+    exact_of_row = ctx.representatives("train").of_row
+    group_of_row = ctx.near_groups("train")[1] if config["count_near_duplicates"] and lines else exact_of_row
+    dropped = [lines[row] for row, group in enumerate(group_of_row) if group != row]
+    exact_dropped = sum(1 for row, rep in enumerate(exact_of_row) if rep != row)
     usable = len(lines) - len(dropped)
     tier = tier_of(usable, config)
     thresholds = {k: config[k] for k in ("minimum_from", "preferred_from", "strong_from")}
     metrics: dict[str, Any] = {
         "rows_valid": len(lines),
-        "exact_duplicate_rows": len(dropped),
-        "exact_duplicate_groups": len(set(groups.values())),
+        "exact_duplicate_rows": exact_dropped,
+        "near_duplicate_rows": len(dropped) - exact_dropped,
+        "duplicate_rows": len(dropped),
+        "duplicate_rate": round(len(dropped) / len(lines), 4) if lines else 0.0,
+        "near_duplicates_counted": bool(config["count_near_duplicates"]),
         "usable_examples": usable,
         "tier": tier,
         "thresholds": thresholds,
@@ -94,9 +103,10 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
                    f"{'a pilot' if tier == 'insufficient' else 'the preferred band'} ({goal})")
         findings.append(Finding("SIZE001", severity, message, (), {"usable_examples": usable, "goal": goal}))
     if dropped:
-        message = f"{name}: {len(dropped)} row(s) repeat an earlier row exactly (after normalisation) and do not count"
-        kept = sorted(set(groups.values()))
-        findings.append(Finding("SIZE002", "info", message, tuple(dropped), {"kept_lines": kept[:200]}))
+        kind = "exactly or nearly" if config["count_near_duplicates"] else "exactly (after normalisation)"
+        message = f"{name}: {len(dropped)} row(s) repeat an earlier row {kind} and do not count"
+        findings.append(Finding("SIZE002", "info", message, tuple(dropped),
+                                {"exact": exact_dropped, "near": len(dropped) - exact_dropped}))
     if train.task == "classification":
         dropped_set = set(dropped)
         kept_labels = [label for line, label in zip(lines, valid["label"].to_list()) if line not in dropped_set]
@@ -112,6 +122,5 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     status = {"insufficient": "fail", "minimum": "warn"}.get(tier, "pass")
     if status == "pass" and any(f.code == "SIZE003" for f in findings):
         status = "warn"
-    summary = f"{usable} usable examples ({len(dropped)} exact duplicates removed): tier '{tier}'"
-    row_values = {"train": {"exact_group": dict(groups)}}
-    return CheckResult(ID, status, summary, metrics, tuple(findings), row_values)
+    summary = f"{usable} usable examples of {len(lines)} valid rows ({len(dropped)} duplicates not counted): tier '{tier}'"
+    return CheckResult(ID, status, summary, metrics, tuple(findings))

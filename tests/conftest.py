@@ -11,6 +11,7 @@ SAMPLE = ROOT / "sample_data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("FTAUDIT_CACHE_DIR", str(ROOT / ".ftaudit-cache"))
 
 
 def shared_file(*parts: str) -> Path:

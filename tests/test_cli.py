@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,8 @@ HEAVY = ("polars", "torch", "sentence_transformers", "sklearn", "great_expectati
 
 def ftaudit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd or ROOT,
-                          env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)})
+                          env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
+                               "FTAUDIT_CACHE_DIR": os.environ["FTAUDIT_CACHE_DIR"]})
 
 
 def test_help_imports_nothing_heavy() -> None:
@@ -23,7 +25,7 @@ def test_help_imports_nothing_heavy() -> None:
 
 
 def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None:
-    result = ftaudit("audit", str(toy_chat), "--format", "json", "--quiet", cwd=tmp_path)
+    result = ftaudit("audit", str(toy_chat), "--format", "json", "--quiet", "--no-cache", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["schema_version"] == 1
@@ -31,8 +33,8 @@ def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None
     assert set(report["verdict"]) >= {"decision", "size_tier", "usable_examples", "reasons", "next_steps"}
     by_code = {f["code"]: f["rows"] for c in report["checks"] for f in c["findings"]}
     assert by_code["FMT011"] == [3] and by_code["FMT004"] == [4] and by_code["FMT012"] == [5]
-    assert {c["id"]: c["status"] for c in report["checks"]} == {"format": "fail", "size": "fail"}
-    assert list(tmp_path.iterdir()) == [], "an audit without outputs must write nothing (GX included)"
+    assert {c["id"]: c["status"] for c in report["checks"]} == {"format": "fail", "duplicates": "pass", "size": "fail"}
+    assert list(tmp_path.iterdir()) == [], "--no-cache and no outputs: nothing written (GX included)"
 
 
 def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from auditor.verdict import decide
 def size_result(usable: int, tier: str, duplicates: int = 0) -> CheckResult:
     thresholds = {"minimum_from": 100, "preferred_from": 500, "strong_from": 1000}
     return CheckResult("size", "pass", "", {"usable_examples": usable, "tier": tier, "thresholds": thresholds,
-                                            "exact_duplicate_rows": duplicates})
+                                            "duplicate_rows": duplicates})
 
 
 def format_result(status: str = "pass", bad_rows: tuple[int, ...] = ()) -> CheckResult:
@@ -29,7 +29,7 @@ def test_tiers_map_to_decisions() -> None:
     assert decide([format_result(), size_result(700, "preferred")]).decision == "fine-tune"
     strong = decide([format_result(), size_result(5000, "strong", duplicates=12)])
     assert strong.decision == "fine-tune" and strong.usable_examples == 5000
-    assert "12 exact duplicate" in strong.reasons[0]
+    assert "12 duplicate row" in strong.reasons[0]
 
 
 def test_reasons_and_next_steps_carry_numbers() -> None:

@@ -19,8 +19,10 @@ def test_support_set_audit_finds_the_planted_flaws(isolated_config: Path) -> Non
     assert report.inputs["train"].rows_read == 200 and report.inputs["production"].rows_valid == 150
     assert findings(report, "FMT007") == [77]
     assert findings(report, "FMT011") == [23, 131]
-    assert findings(report, "SIZE002") == [58, 112, 187]
-    assert report.verdict.decision == "pilot" and report.verdict.usable_examples == 196
+    assert findings(report, "SIZE002") == [58, 112, 164, 187]
+    conflict = next(f for c in report.checks for f in c.findings if f.code == "DUP001" and 48 in f.rows)
+    assert conflict.rows == (48, 164) and conflict.data["outputs_agree"] is False
+    assert report.verdict.decision == "pilot" and report.verdict.usable_examples == 195
     assert hashlib.sha256(train.read_bytes()).hexdigest() == before
 
 

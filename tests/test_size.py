@@ -6,17 +6,26 @@ from pathlib import Path
 from auditor.api import audit
 
 
-def test_banking77_is_strong_with_whitespace_duplicates(banking_train: Path, isolated_config: Path) -> None:
+def test_banking77_is_strong(banking_train: Path, isolated_config: Path) -> None:
     report = audit(banking_train, only=["size"])
     size = report.check("size")
     assert size.metrics["tier"] == "strong" and report.verdict.size_tier == "strong"
-    assert size.metrics["labels"] == 77
-    assert size.metrics["exact_duplicate_groups"] >= 4
-    assert size.metrics["usable_examples"] == 10003 - size.metrics["exact_duplicate_rows"]
+    assert size.metrics["labels"] == 77 and report.inputs["train"].labels == 77
+    assert size.metrics["exact_duplicate_rows"] >= 4
+    assert size.metrics["usable_examples"] == 10003 - size.metrics["duplicate_rows"]
     assert report.verdict.decision == "fine-tune"
     dropped = next(f for f in size.findings if f.code == "SIZE002").rows
-    texts = dict(zip(report.annotations["line"].to_list(), report.annotations["exact_group"].to_list()))
-    assert all(texts[line] is not None and texts[line] != line for line in dropped)
+    assert len(dropped) == size.metrics["duplicate_rows"]
+
+
+def test_exact_only_counting(banking_train: Path, isolated_config: Path) -> None:
+    (isolated_config / "ftaudit.toml").write_text("[size]\ncount_near_duplicates = false\n")
+    from auditor.embed import Embedder
+
+    embedder = Embedder(cache_dir=None, quiet=True)
+    size = audit(banking_train, only=["size"], embedder=embedder).check("size")
+    assert embedder.stats.texts == 0, "exact-only counting must not embed anything"
+    assert size.metrics["near_duplicate_rows"] == 0 and size.metrics["duplicate_rows"] == size.metrics["exact_duplicate_rows"] >= 4
 
 
 def test_tiers_and_thin_labels(tmp_path: Path, isolated_config: Path) -> None:

@@ -1,0 +1,82 @@
+"""Nearest neighbours over normalised vectors, in blocks: never an n×n (or n×m) matrix in memory."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK_FLOATS = 16_000_000  # one block of similarities: 64 MB of float32
+
+
+def block_rows(n_base: int) -> int:
+    return int(min(4096, max(32, BLOCK_FLOATS // max(n_base, 1))))
+
+
+@dataclass(frozen=True)
+class NeighbourGraph:
+    """Within one set: each row's k nearest other rows, and every pair (i < j) at or above `min_similarity`."""
+
+    index: np.ndarray       # (n, k) int32, -1 where fewer than k neighbours exist
+    similarity: np.ndarray  # (n, k) float32, descending per row
+    pair_i: np.ndarray
+    pair_j: np.ndarray
+    pair_similarity: np.ndarray
+    min_similarity: float
+
+
+def _topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    k_eff = min(k, sims.shape[1])
+    if k_eff == 0:
+        return np.empty((sims.shape[0], 0), np.int32), np.empty((sims.shape[0], 0), np.float32)
+    part = np.argpartition(-sims, k_eff - 1, axis=1)[:, :k_eff]
+    part_sims = np.take_along_axis(sims, part, axis=1)
+    order = np.argsort(-part_sims, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1).astype(np.int32), np.take_along_axis(part_sims, order, axis=1)
+
+
+def _pad(index: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    missing = k - index.shape[1]
+    if missing <= 0:
+        return index, sims
+    return (np.pad(index, ((0, 0), (0, missing)), constant_values=-1),
+            np.pad(sims, ((0, 0), (0, missing)), constant_values=-np.inf).astype(np.float32))
+
+
+def neighbour_graph(vectors: np.ndarray, k: int, min_similarity: float) -> NeighbourGraph:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(vectors)
+    index = np.full((n, k), -1, np.int32)
+    similarity = np.full((n, k), -np.inf, np.float32)
+    pairs_i, pairs_j, pairs_s = [], [], []
+    step = block_rows(n)
+    for start in range(0, n, step):
+        stop = min(n, start + step)
+        sims = vectors[start:stop] @ vectors.T
+        local = np.arange(stop - start)
+        sims[local, local + start] = -np.inf
+        top_index, top_sims = _pad(*_topk(sims, min(k, n - 1)), k)
+        index[start:stop], similarity[start:stop] = top_index, top_sims
+        rows, cols = np.nonzero(sims >= min_similarity)
+        keep = cols > rows + start
+        pairs_i.append((rows[keep] + start).astype(np.int32))
+        pairs_j.append(cols[keep].astype(np.int32))
+        pairs_s.append(sims[rows[keep], cols[keep]].astype(np.float32))
+    cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype))
+    return NeighbourGraph(index, similarity, cat(pairs_i, np.int32), cat(pairs_j, np.int32),
+                          cat(pairs_s, np.float32), float(min_similarity))
+
+
+def nearest(queries: np.ndarray, base: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For each query row, its k nearest base rows and their similarities (blocked over queries)."""
+    queries = np.ascontiguousarray(queries, dtype=np.float32)
+    base = np.ascontiguousarray(base, dtype=np.float32)
+    index = np.full((len(queries), k), -1, np.int32)
+    similarity = np.full((len(queries), k), -np.inf, np.float32)
+    if len(base) == 0:
+        return index, similarity
+    step = block_rows(len(base))
+    for start in range(0, len(queries), step):
+        stop = min(len(queries), start + step)
+        top_index, top_sims = _pad(*_topk(queries[start:stop] @ base.T, k), k)
+        index[start:stop], similarity[start:stop] = top_index, top_sims
+    return index, similarity
