@@ -16,10 +16,11 @@ def test_support_set_audit_finds_the_planted_flaws(isolated_config: Path) -> Non
     train, prod = SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl"
     before = hashlib.sha256(train.read_bytes()).hexdigest()
     report = audit(train, prod)
-    assert report.inputs["train"].rows_read == 200 and report.inputs["production"].rows_valid == 150
+    assert report.inputs["train"].rows_read == 201 and report.inputs["production"].rows_valid == 150
     assert findings(report, "FMT007") == [77]
     assert findings(report, "FMT011") == [23, 131]
-    assert findings(report, "SIZE002") == [58, 112, 164, 187]
+    assert findings(report, "SIZE002") == [58, 112, 164, 187, 201]
+    assert findings(report, "DUP002") == [30, 201]
     conflict = next(f for c in report.checks for f in c.findings if f.code == "DUP001" and 48 in f.rows)
     assert conflict.rows == (48, 164) and conflict.data["outputs_agree"] is False
     assert report.verdict.decision == "pilot" and report.verdict.usable_examples == 195
