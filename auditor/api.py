@@ -60,7 +60,7 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
         ctx.embedder = Embedder(section["model"], Path(section["cache_dir"]) if section["use_cache"] else None,
                                 section["batch_size"], quiet)
     results = run_checks(ctx, REGISTRY, only)
-    verdict = decide(results, config.section("context") if "context" in config.values else {})
+    verdict = decide(results, config.section("context"), config.section("verdict"))
     embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}
     return Report(
         tool={"name": "ftaudit", "version": __version__},

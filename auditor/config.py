@@ -13,6 +13,17 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.errors import ConfigError
+from auditor.verdict import DECISIONS, POLICY_DEFAULTS
+
+CONTEXT_KEYS: dict[str, type] = {
+    "monthly_volume": int,
+    "requirements_change_within_3_months": bool,
+    "prompt_baseline_accuracy": float,
+    "target_accuracy": float,
+    "consistency_critical": bool,
+    "still_experimenting": bool,
+    "current_prompt_tokens": int,
+}
 
 CORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "load": {
@@ -33,6 +44,14 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
         "k": 10,
         "min_pair_similarity": 0.80,
     },
+    "verdict": dict(POLICY_DEFAULTS),
+    "gate": {
+        "min_decision": "pilot",
+        "train": [],
+        "production": "",
+        "eval": "",
+    },
+    "context": {},
 }
 
 
@@ -98,6 +117,21 @@ def _coerce(where: str, key: str, value: Any, default: Any) -> Any:
     raise ConfigError(f"{where}: '{key}' must be {type(default).__name__}, got {type(value).__name__} {value!r}")
 
 
+def context_value(where: str, key: str, value: Any) -> Any:
+    """A validated context value: accuracies may be given as 0.72 or 72 (percent)."""
+    kind = CONTEXT_KEYS.get(key)
+    if kind is None:
+        raise ConfigError(f"{where}: unknown config key 'context.{key}' (known: {', '.join(sorted(CONTEXT_KEYS))})")
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if kind is float and isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 100:
+        return value / 100 if value > 1 else float(value)
+    expected = {bool: "true or false", int: "a whole number ≥ 0", float: "an accuracy between 0 and 1 (or 0–100)"}[kind]
+    raise ConfigError(f"{where}: 'context.{key}' must be {expected}, got {value!r}")
+
+
 def merge(defaults: dict[str, dict[str, Any]], table: Mapping[str, Any], where: str) -> dict[str, dict[str, Any]]:
     merged = copy.deepcopy(defaults)
     for section, values in table.items():
@@ -105,6 +139,9 @@ def merge(defaults: dict[str, dict[str, Any]], table: Mapping[str, Any], where: 
             raise ConfigError(f"{where}: unknown config section '{section}' (known: {', '.join(sorted(merged))})")
         if not isinstance(values, Mapping):
             raise ConfigError(f"{where}: '{section}' must be a table")
+        if section == "context":
+            merged[section].update({key: context_value(where, key, value) for key, value in values.items()})
+            continue
         for key, value in values.items():
             if key not in merged[section]:
                 known = ", ".join(sorted(merged[section])) or "none"
@@ -132,4 +169,6 @@ def load_config(path: str | Path | None = None, cwd: Path | None = None,
     values = merge(defaults, table, source)
     if overrides:
         values = merge(values, overrides, "command line")
+    if values["gate"]["min_decision"] not in DECISIONS[1:]:
+        raise ConfigError(f"{source}: 'gate.min_decision' must be one of {', '.join(DECISIONS[1:])}")
     return Config(values, source)

@@ -71,6 +71,10 @@ class Verdict:
     usable_examples: int
     reasons: tuple[str, ...] = ()
     next_steps: tuple[str, ...] = ()
+    readiness_score: int = 0
+    data_decision: str = ""
+    caps: tuple[Mapping[str, str], ...] = ()
+    context_applied: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,10 @@ class Verdict:
             "usable_examples": self.usable_examples,
             "reasons": list(self.reasons),
             "next_steps": list(self.next_steps),
+            "readiness_score": self.readiness_score,
+            "data_decision": self.data_decision or self.decision,
+            "caps": [dict(c) for c in self.caps],
+            "context_applied": list(self.context_applied),
         }
 
 

@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from auditor.config import context_value
+from auditor.results import CheckResult
+from auditor.verdict import decide
+from tests.conftest import ROOT
+from tests.verdict_helpers import coverage_result, format_result, labels_result, size_result
+
+
+def readme_scenarios() -> list[dict[str, str]]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text.split("<!-- scenarios -->")[1]
+    rows = [line for line in table.strip().splitlines() if line.startswith("|")]
+    header = [h.strip() for h in rows[0].strip("|").split("|")]
+    return [dict(zip(header, (c.strip() for c in row.strip("|").split("|")))) for row in rows[2:]]
+
+
+def results_for(row: dict[str, str]) -> tuple[list[CheckResult], dict]:
+    usable = int(row["usable"].replace(",", ""))
+    malformed = int(row["malformed"] or 0)
+    results = [format_result(usable + malformed, malformed), size_result(usable)]
+    if row["inconsistent"] != "—":
+        results.append(labels_result(usable, float(row["inconsistent"].rstrip("%")) / 100))
+    if row["coverage"] != "—":
+        results.append(coverage_result(float(row["coverage"].rstrip("%")) / 100))
+    context = {}
+    for pair in filter(None, (p.strip() for p in row["context"].replace("—", "").split(","))):
+        key, value = pair.split("=")
+        raw = {"true": True, "false": False}.get(value, None)
+        context[key] = context_value("test", key, raw if raw is not None else (float(value) if "." in value else int(value)))
+    return results, context
+
+
+SCENARIOS = readme_scenarios()
+
+
+def test_readme_has_the_scenario_table() -> None:
+    assert len(SCENARIOS) >= 12
+    assert {row["ruling"].strip("*") for row in SCENARIOS} == {"blocked", "keep-prompting", "pilot", "fine-tune"}
+
+
+@pytest.mark.parametrize("row", SCENARIOS, ids=[r["scenario"] for r in SCENARIOS])
+def test_readme_scenarios_rule_as_documented(row: dict[str, str]) -> None:
+    results, context = results_for(row)
+    verdict = decide(results, context)
+    assert verdict.decision == row["ruling"].strip("*"), verdict.reasons
+
+
+def test_every_context_factor_that_moves_the_ruling_is_a_reason() -> None:
+    results = [format_result(3000, 0), size_result(3000), labels_result(3000, 0.0), coverage_result(0.97)]
+    assert decide(results).decision == "fine-tune"
+    moved = decide(results, {"requirements_change_within_3_months": True, "monthly_volume": 20_000})
+    assert moved.decision == "keep-prompting" and moved.data_decision == "fine-tune"
+    assert any("requirements change" in r for r in moved.reasons) and any("20,000" in r for r in moved.reasons)
+    assert [c["source"] for c in moved.caps] == ["context"]
+    assert set(moved.context_applied) == {"requirements_change_within_3_months", "monthly_volume"}
+
+
+def test_without_context_the_ruling_names_the_questions() -> None:
+    verdict = decide([format_result(800, 0), size_result(800)])
+    assert any("data readiness only" in r for r in verdict.reasons)
+    assert any("monthly_volume" in s and "target_accuracy" in s for s in verdict.next_steps)
+    assert any("measure the prompt baseline" in s for s in decide([format_result(800, 0), size_result(800)], {"monthly_volume": 500_000}).next_steps)
+
+
+def test_coverage_clusters_become_next_steps_and_missing_production_is_said() -> None:
+    capped = decide([format_result(3000, 0), size_result(3000), coverage_result(0.62)])
+    assert capped.decision == "pilot"
+    assert any("collect ~120 examples like production cluster 1" in s and "lithium" in s for s in capped.next_steps)
+    skipped = CheckResult("coverage", "skipped", "no production inputs given")
+    verdict = decide([format_result(3000, 0), size_result(3000), skipped])
+    assert any("--production" in s for s in verdict.next_steps)
+
+
+def test_blocking_checks_and_codes_from_policy() -> None:
+    results = [format_result(800, 3), size_result(800), CheckResult("labels", "fail", "too noisy", {})]
+    assert decide(results, policy={"blocking_checks": ["labels"]}).decision == "blocked"
+    blocked = decide(results, policy={"blocking_codes": ["FMT001"]})
+    assert blocked.decision == "blocked" and any("FMT001 on train lines 2, 3, 4" in s for s in blocked.next_steps)
+
+
+def test_score_orders_readiness() -> None:
+    weak = decide([format_result(300, 30), size_result(120), labels_result(120, 0.15), coverage_result(0.55)])
+    strong = decide([format_result(5000, 0), size_result(5000), labels_result(5000, 0.0), coverage_result(0.98)])
+    assert 0 <= weak.readiness_score < 60 < 90 <= strong.readiness_score <= 100
+
+
+def test_crashed_size_check_blocks_with_reason() -> None:
+    verdict = decide([format_result(10, 0), CheckResult("size", "error", "check crashed: KeyError: 'x'")])
+    assert verdict.decision == "blocked" and any("KeyError" in r for r in verdict.reasons)
