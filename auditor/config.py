@@ -47,6 +47,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "verdict": dict(POLICY_DEFAULTS),
     "gate": {
         "min_decision": "pilot",
+        "use_great_expectations": False,
         "train": [],
         "production": "",
         "eval": "",

@@ -23,6 +23,8 @@ class NearParams:
     ngram: int = 3
     minhash_perm: int = 64
     minhash_threshold: float = 0.5
+    minhash_min_chars: int = 1000
+    max_bucket: int = 64
     template_share: float = 0.5
 
 
@@ -150,19 +152,64 @@ def allowed_edits(a: tuple[str, ...], b: tuple[str, ...], params: NearParams) ->
     return max(params.min_edits, int(params.max_edit_ratio * max(len(a), len(b))))
 
 
-def minhash_pairs(grams: Sequence[frozenset[str]], params: NearParams) -> set[tuple[int, int]]:
-    from datasketch import MinHash, MinHashLSH
+MODULUS = (1 << 61) - 1
+BASE = 1_000_003
 
-    sketches = MinHash.bulk([[g.encode("utf-8") for g in s] for s in grams], num_perm=params.minhash_perm)
-    lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
-    with lsh.insertion_session() as session:
-        for i, sketch in enumerate(sketches):
-            session.insert(i, sketch)
+
+def deletion_keys(tokens: tuple[str, ...]) -> set[int]:
+    """Polynomial hashes of the word sequence and of it with each word deleted in turn: two texts one
+    word edit apart (a typo'd, dropped, added or swapped word) always share a key."""
+    n = len(tokens)
+    values = [hash(w) % MODULUS for w in tokens]
+    powers = [1] * (n + 1)
+    for i in range(n):
+        powers[i + 1] = powers[i] * BASE % MODULUS
+    prefix = [0] * (n + 1)
+    for i, v in enumerate(values):
+        prefix[i + 1] = (prefix[i] * BASE + v) % MODULUS
+    keys = {prefix[n]}
+    for i in range(n):
+        tail = (prefix[n] - prefix[i + 1] * powers[n - i - 1]) % MODULUS
+        keys.add((prefix[i] * powers[n - i - 1] + tail) % MODULUS)
+    return keys
+
+
+def _bucket_pairs(buckets: dict[int, list[int]], max_bucket: int) -> set[tuple[int, int]]:
     pairs = set()
-    for i, sketch in enumerate(sketches):
-        for j in lsh.query(sketch):
-            if j != i:
-                pairs.add((min(i, j), max(i, j)))
+    for members in buckets.values():
+        if 1 < len(members) <= max_bucket:
+            pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:])
+    return pairs
+
+
+def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int) -> set[tuple[int, int]]:
+    buckets: dict[int, list[int]] = {}
+    for i, words_of in enumerate(tokens):
+        for key in deletion_keys(words_of):
+            buckets.setdefault(key, []).append(i)
+    return _bucket_pairs(buckets, max_bucket)
+
+
+def _sketches(grams: Sequence[frozenset[str]], params: NearParams) -> list[Any]:
+    from datasketch import MinHash
+
+    return MinHash.bulk([[g.encode("utf-8") for g in s] for s in grams], num_perm=params.minhash_perm)
+
+
+def minhash_pairs(grams: Sequence[frozenset[str]], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+    """Lexical candidates among long texts, where a truncated embedding cannot see the differences."""
+    if len(long_items) < 2:
+        return set()
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
+    sketches = _sketches([grams[i] for i in long_items], params)
+    with lsh.insertion_session() as session:
+        for item, sketch in zip(long_items, sketches):
+            session.insert(item, sketch)
+    pairs = set()
+    for item, sketch in zip(long_items, sketches):
+        pairs.update((min(item, j), max(item, j)) for j in lsh.query(sketch) if j != item)
     return pairs
 
 
@@ -173,13 +220,18 @@ class Prepared:
     grams: list[frozenset[str]]
     tokens: list[tuple[str, ...]]
     template: tuple[str, str]
+    lengths: list[int]
+
+    def long_items(self, min_chars: int) -> list[int]:
+        return [i for i, n in enumerate(self.lengths) if n >= min_chars]
 
 
 def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None) -> Prepared:
     normal = [normalize(t) for t in texts]
     prefix, suffix = template if template is not None else common_affixes(normal, params.template_share)
     varying = strip_affixes(normal, prefix, suffix)
-    return Prepared([ngrams(t, params.ngram) for t in varying], [words(t) for t in varying], (prefix, suffix))
+    return Prepared([ngrams(t, params.ngram) for t in varying], [words(t) for t in varying], (prefix, suffix),
+                    [len(t) for t in varying])
 
 
 def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: NearParams) -> tuple[bool, float, int]:
@@ -206,7 +258,8 @@ def near_duplicates(texts: Sequence[str], vectors: np.ndarray, embedding_pairs: 
     """Groups of near-duplicate items. `texts` are raw; `embedding_pairs` (i, j) come from the neighbour graph."""
     prepared = prepare(texts, params)
     candidates = set(zip(embedding_pairs[0].tolist(), embedding_pairs[1].tolist()))
-    candidates |= minhash_pairs(prepared.grams, params)
+    candidates |= deletion_pairs(prepared.tokens, params.max_bucket)
+    candidates |= minhash_pairs(prepared.grams, prepared.long_items(params.minhash_min_chars), params)
     uf = UnionFind(len(texts))
     confirmed = []
     for i, j in candidates:
@@ -222,22 +275,30 @@ def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_v
                   base_vectors: np.ndarray, params: NearParams, candidate_similarity: float,
                   k: int = 10) -> list[tuple[int, int, float, float, int]]:
     """Near-duplicate matches of query items in a base set: (query i, base j, cosine, jaccard, word edits)."""
-    from datasketch import MinHash, MinHashLSH
-
     from auditor.neighbors import nearest
 
     base = prepare(base_texts, params)
     query = prepare(query_texts, params, template=base.template)
     index, sims = nearest(query_vectors, base_vectors, k=min(k, len(base_texts)) or 1)
     candidates = {(i, int(j)) for i in range(len(query_texts)) for j, s in zip(index[i], sims[i]) if j >= 0 and s >= candidate_similarity}
-    if len(base_texts) and len(query_texts):
+    buckets: dict[int, list[int]] = {}
+    for j, tokens in enumerate(base.tokens):
+        for key in deletion_keys(tokens):
+            buckets.setdefault(key, []).append(j)
+    for i, tokens in enumerate(query.tokens):
+        for key in deletion_keys(tokens):
+            members = buckets.get(key, ())
+            if len(members) <= params.max_bucket:
+                candidates.update((i, j) for j in members)
+    long_base, long_query = base.long_items(params.minhash_min_chars), query.long_items(params.minhash_min_chars)
+    if long_base and long_query:
+        from datasketch import MinHashLSH
+
         lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
-        base_sketches = MinHash.bulk([[g.encode("utf-8") for g in s] for s in base.grams], num_perm=params.minhash_perm)
         with lsh.insertion_session() as session:
-            for j, sketch in enumerate(base_sketches):
+            for j, sketch in zip(long_base, _sketches([base.grams[j] for j in long_base], params)):
                 session.insert(j, sketch)
-        query_sketches = MinHash.bulk([[g.encode("utf-8") for g in s] for s in query.grams], num_perm=params.minhash_perm)
-        for i, sketch in enumerate(query_sketches):
+        for i, sketch in zip(long_query, _sketches([query.grams[i] for i in long_query], params)):
             candidates.update((i, j) for j in lsh.query(sketch))
     matches = []
     for i, j in sorted(candidates):
@@ -256,5 +317,7 @@ def near_params(config: Mapping[str, Any]) -> NearParams:
         embedding_threshold=config["embedding_threshold"],
         lexical_support=config["lexical_support"],
         minhash_threshold=config["minhash_threshold"],
+        minhash_min_chars=config["minhash_min_chars"],
+        max_bucket=config["max_bucket"],
         template_share=config["template_share"],
     )

@@ -26,6 +26,8 @@ def run_gate(files: tuple[str, ...], production: str | None, eval_file: str | No
 
     config = load_config(config_file, overrides=overrides)
     gate = config.section("gate")
+    if not gate["use_great_expectations"]:
+        config = load_config(config_file, overrides={**overrides, "format": {"use_great_expectations": False}})
     production = production or gate["production"] or None
     eval_file = eval_file or gate["eval"] or None
     minimum = gate["min_decision"]

@@ -14,7 +14,7 @@ def block_rows(n_base: int) -> int:
 
 @dataclass(frozen=True)
 class NeighbourGraph:
-    """Within one set: each row's k nearest other rows, and every pair (i < j) at or above `min_similarity`."""
+    """Within one set: each row's k nearest other rows, and the pairs (i < j) among them at or above `min_similarity`."""
 
     index: np.ndarray       # (n, k) int32, -1 where fewer than k neighbours exist
     similarity: np.ndarray  # (n, k) float32, descending per row
@@ -43,27 +43,26 @@ def _pad(index: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
 
 
 def neighbour_graph(vectors: np.ndarray, k: int, min_similarity: float) -> NeighbourGraph:
+    """Top-k neighbours per row, and the pairs among them at or above `min_similarity` (at most n·k pairs)."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
     index = np.full((n, k), -1, np.int32)
     similarity = np.full((n, k), -np.inf, np.float32)
-    pairs_i, pairs_j, pairs_s = [], [], []
     step = block_rows(n)
     for start in range(0, n, step):
         stop = min(n, start + step)
         sims = vectors[start:stop] @ vectors.T
         local = np.arange(stop - start)
         sims[local, local + start] = -np.inf
-        top_index, top_sims = _pad(*_topk(sims, min(k, n - 1)), k)
-        index[start:stop], similarity[start:stop] = top_index, top_sims
-        rows, cols = np.nonzero(sims >= min_similarity)
-        keep = cols > rows + start
-        pairs_i.append((rows[keep] + start).astype(np.int32))
-        pairs_j.append(cols[keep].astype(np.int32))
-        pairs_s.append(sims[rows[keep], cols[keep]].astype(np.float32))
-    cat = (lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.empty(0, dtype))
-    return NeighbourGraph(index, similarity, cat(pairs_i, np.int32), cat(pairs_j, np.int32),
-                          cat(pairs_s, np.float32), float(min_similarity))
+        index[start:stop], similarity[start:stop] = _pad(*_topk(sims, min(k, n - 1)), k)
+    rows = np.repeat(np.arange(n, dtype=np.int64), k)
+    cols = index.reshape(-1).astype(np.int64)
+    sims = similarity.reshape(-1)
+    keep = (cols >= 0) & (sims >= min_similarity)
+    low, high = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
+    keys, first = np.unique(low * max(n, 1) + high, return_index=True)
+    return NeighbourGraph(index, similarity, (keys // max(n, 1)).astype(np.int32), (keys % max(n, 1)).astype(np.int32),
+                          sims[keep][first].astype(np.float32), float(min_similarity))
 
 
 def nearest(queries: np.ndarray, base: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:

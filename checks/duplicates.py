@@ -2,13 +2,15 @@
 
 What it checks
   Exact duplicates: inputs equal after Unicode NFKC, case folding, whitespace collapsing and
-  trimming of surrounding punctuation. Near duplicates: pairs proposed by the embedding
-  neighbour graph (cosine ≥ neighbours.min_pair_similarity) and by character 3-gram MinHash
-  (for texts where embeddings are weak: very short, very long or templated), then confirmed
-  lexically — a shared prompt template (a prefix or suffix common to `template_share` of the
-  rows) is set aside, and the rest must differ by at most max(min_edits, max_edit_ratio × words)
-  word edits, where a typo'd word, a dropped or added word, or two swapped words count 1 and a
-  different word counts 2; pairs with cosine ≥ embedding_threshold may differ by twice as many.
+  trimming of surrounding punctuation. Near duplicates: candidate pairs come from three signals —
+  the embedding neighbour graph (each row's 10 nearest, cosine ≥ neighbours.min_pair_similarity),
+  word-deletion keys (two texts one word edit apart always share a hash of the text with one word
+  removed: this catches typos in short texts, where embeddings are weak), and character 3-gram
+  MinHash (datasketch) for texts longer than the embedding's window. Candidates are confirmed
+  lexically: a shared prompt template (a prefix or suffix common to `template_share` of the rows)
+  is set aside, and the rest must differ by at most max(min_edits, max_edit_ratio × words) word
+  edits, where a typo'd word, a dropped or added word, or two swapped words count 1 and a different
+  word counts 2; pairs with cosine ≥ embedding_threshold may differ by twice as many.
   Connected pairs form one group (union-find). With --eval, every eval row with an exact or near
   duplicate in training is a leak; with --production, inputs seen verbatim in training are listed.
 
@@ -39,7 +41,9 @@ Config ([duplicates] in ftaudit.toml)
   min_edits = 1               word edits always allowed
   embedding_threshold = 0.98  cosine above which twice the edits are allowed
   lexical_support = 0.5       minimum character 3-gram Jaccard for any near pair
-  minhash_threshold = 0.5     MinHash LSH threshold for lexical candidates
+  minhash_threshold = 0.5     MinHash LSH threshold for lexical candidates among long texts
+  minhash_min_chars = 1000    texts this long (past the embedding's 256-token window) also get MinHash candidates
+  max_bucket = 64             word-deletion buckets larger than this are too generic to propose pairs
   template_share = 0.5        share of rows that must share a prefix/suffix for it to count as a template
   max_duplicate_rate = 0.2    above this share of rows in duplicate groups the check fails
   max_eval_leak_share = 0.01  above this share of eval rows leaked the check fails (any leak warns)
@@ -71,6 +75,8 @@ DEFAULTS: dict[str, Any] = {
     "embedding_threshold": 0.98,
     "lexical_support": 0.5,
     "minhash_threshold": 0.5,
+    "minhash_min_chars": 1000,
+    "max_bucket": 64,
     "template_share": 0.5,
     "max_duplicate_rate": 0.2,
     "max_eval_leak_share": 0.01,

@@ -9,7 +9,7 @@ import pytest
 from auditor.errors import InputError
 from auditor.load import LoadOptions, load_dataset
 from auditor.formats import FieldMap
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 
 def lines_of(dataset, code: str) -> list[int]:
@@ -166,3 +166,16 @@ def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, mes
     with pytest.raises(InputError, match=message) as info:
         load_dataset(path, "train")
     assert "\n" not in str(info.value) and name in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["toy", "sample", "broken"])
+def test_great_expectations_and_polars_suites_agree(name: str, toy_chat: Path) -> None:
+    from checks.format import DEFAULTS, suite_findings
+
+    path = {"toy": toy_chat, "sample": SAMPLE / "support_train.jsonl",
+            "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
+    dataset = load_dataset(path, "train")
+    with_gx = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60})
+    with_polars = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60, "use_great_expectations": False})
+    assert [(f.code, f.rows) for f in with_gx] == [(f.code, f.rows) for f in with_polars]
+    assert with_gx, "the low limits must make both suites report something"
