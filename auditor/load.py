@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from auditor.errors import InputError
-from auditor.formats import FieldMap, Parsed, RecordError, detect, field_names, parser_for
+from auditor.formats import FORMATS, FieldMap, Parsed, RecordError, detect, field_names, matches, parser_for
 from auditor.results import Finding
 
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet", ".txt": "txt"}
@@ -121,6 +121,7 @@ def iter_jsonl(data: bytes) -> Iterator[RawRecord]:
 
 
 def iter_json_array(text: str, path: Path) -> Iterator[RawRecord]:
+    """Records of one JSON array, each with the line it starts on; InputError when it is not one array."""
     decoder = json.JSONDecoder()
     pos = text.index("[") + 1
     line = 1 + text.count("\n", 0, pos)
@@ -131,6 +132,8 @@ def iter_json_array(text: str, path: Path) -> Iterator[RawRecord]:
         if pos >= len(text):
             raise InputError(f"{path}:{line}: invalid JSON array (missing closing ']')")
         if text[pos] == "]":
+            if text[pos + 1:].strip():
+                raise InputError(f"{path}:{line}: invalid JSON array (more data after its closing ']')")
             return
         try:
             value, end = decoder.raw_decode(text, pos)
@@ -149,16 +152,25 @@ def _looks_like_array(data: bytes) -> bool:
     return data.lstrip(BOM + b" \t\r\n").startswith(b"[")
 
 
-def iter_json_file(data: bytes, path: Path) -> tuple[Iterator[RawRecord], bool]:
-    """JSON Lines, or one JSON array of records; the flag says it was an array."""
+def iter_json_file(data: bytes, path: Path) -> tuple[list[RawRecord], bool]:
+    """JSON Lines, or one JSON array of records; the flag says it was an array.
+
+    A file that starts with '[' but is not one array (JSON Lines whose first line is a list) is
+    read as JSON Lines when it has several lines, so no record after the first line is lost."""
     if not _looks_like_array(data):
-        return iter_jsonl(data), False
+        return list(iter_jsonl(data)), False
     try:
         text = data.decode("utf-8-sig")
+        return list(iter_json_array(text, path)), True
     except UnicodeDecodeError as exc:
+        if data.strip().count(b"\n"):
+            return list(iter_jsonl(data)), False
         line = 1 + data.count(b"\n", 0, exc.start)
         raise InputError(f"{path}:{line}: not valid UTF-8 (byte 0x{data[exc.start]:02X})") from None
-    return iter_json_array(text, path), True
+    except InputError:
+        if len([l for l in data.split(b"\n") if l.strip()]) > 1:
+            return list(iter_jsonl(data)), False
+        raise
 
 
 def iter_csv(data: bytes, path: Path) -> Iterator[RawRecord]:
@@ -224,7 +236,6 @@ def read_records(path: Path, split: str) -> tuple[list[RawRecord], str, list[Fin
     notes: list[Finding] = []
     if kind in ("jsonl", "json"):
         records, was_array = iter_json_file(data, path)
-        records = list(records)
         if was_array and kind == "jsonl":
             notes.append(Finding("FMT009", "info", f"{path.name} is one JSON array, not JSON Lines; read as an array", split=split))
         kind = "json" if was_array else "jsonl"
@@ -293,9 +304,12 @@ def load_dataset(path: str | Path, split: str, options: LoadOptions = LoadOption
         try:
             parsed = parse(raw.record, needs_output)
         except RecordError as exc:
-            hint = f" (file read as {fmt})" if exc.code == "FMT003" and exc.reason.startswith("missing") else ""
-            findings.append(Finding(exc.code, "error", f"{path.name}:{raw.line}: {exc.reason}{hint}", (raw.line,), split=split))
-            rows.append(_row(raw, None, exc.reason))
+            code, reason = exc.code, exc.reason
+            if code == "FMT003" and reason.startswith("missing"):
+                other = next((f for f in FORMATS if f not in (fmt, "mapped", "text") and matches(f, raw.record, needs_output)), None)
+                code, reason = ("FMT015", f"a {other} record in a file read as {fmt}") if other else (code, f"{reason} (file read as {fmt})")
+            findings.append(Finding(code, "error", f"{path.name}:{raw.line}: {reason}", (raw.line,), split=split))
+            rows.append(_row(raw, None, reason))
             continue
         rows.append(_row(raw, parsed, None))
     schema = {"line": pl.Int64, "valid": pl.Boolean, "error": pl.String, "input": pl.String, "output": pl.String,

@@ -38,6 +38,7 @@ Codes
   FMT009 JSON array instead of JSON Lines · FMT010 normalised rows break a structural expectation
   FMT011 chat rows without a system message · FMT012 output over max_output_chars
   FMT013 input over max_input_chars · FMT014 too many malformed rows
+  FMT015 a record in another format than the rest of the file (mixed formats)
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ CODES = {
     "FMT012": "output longer than max_output_chars",
     "FMT013": "input longer than max_input_chars",
     "FMT014": "too many malformed rows",
+    "FMT015": "record in a different format from the rest of the file",
 }
 DEFAULTS: dict[str, Any] = {
     "max_invalid_share": 0.10,
