@@ -58,7 +58,7 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
 
         section = config.section("embedding")
         ctx.embedder = Embedder(section["model"], Path(section["cache_dir"]) if section["use_cache"] else None,
-                                section["batch_size"], quiet)
+                                section["batch_size"], quiet, section["backend"])
     results = run_checks(ctx, REGISTRY, only)
     verdict = decide(results, config.section("context"), config.section("verdict"))
     embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}

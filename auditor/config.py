@@ -39,6 +39,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
         "cache_dir": ".ftaudit-cache",
         "use_cache": True,
         "batch_size": 64,
+        "backend": "onnx",
     },
     "neighbours": {
         "k": 10,

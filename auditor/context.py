@@ -49,7 +49,7 @@ class AuditContext:
 
             section = self.config.section("embedding")
             cache = Path(section["cache_dir"]) if section["use_cache"] else None
-            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=True)
+            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=True, backend=section["backend"])
         return self.embedder
 
     def embeddings(self, split: str = "train") -> Any:

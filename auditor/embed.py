@@ -67,6 +67,7 @@ class EmbeddingStats:
     computed: int = 0
     seconds: float = 0.0
     model_load_seconds: float = 0.0
+    backend: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
@@ -149,8 +150,10 @@ class Embedder:
     cache_dir: Path | None = Path(".ftaudit-cache")
     batch_size: int = 64
     quiet: bool = False
+    backend: str = "onnx"
     stats: EmbeddingStats = field(default_factory=EmbeddingStats)
     _model: Any = None
+    _onnx: Any = None
 
     def __post_init__(self) -> None:
         self.stats.model, self.stats.identity = model_identity(self.model)
@@ -188,15 +191,47 @@ class Embedder:
         index = {t: i for i, t in enumerate(unique)}
         return vectors[[index[t] for t in texts]] if len(texts) else vectors
 
+    def _model_dir(self) -> Path:
+        return default_model_dir() if not self.model else Path(self.model).expanduser()
+
+    def _load_onnx(self) -> Any:
+        """The ONNX encoder, exporting the model once into the cache; None when the model cannot use it."""
+        from auditor.onnx_backend import OnnxEncoder, Unsupported, export, pooling_mode
+
+        model_dir = self._model_dir()
+        if not model_dir.is_dir():
+            return None
+        try:
+            pooling_mode(model_dir)
+            digest = hashlib.sha256(self.stats.identity.encode()).hexdigest()[:16]
+            if self.cache_dir is not None:
+                onnx_file = Path(self.cache_dir) / "onnx" / digest / "model.onnx"
+            else:
+                onnx_file = Path(tempfile.mkdtemp(prefix="ftaudit-onnx-")) / "model.onnx"
+            if not onnx_file.is_file():
+                export(model_dir, onnx_file)
+            return OnnxEncoder(model_dir, onnx_file)
+        except Unsupported as exc:
+            self.stats.backend = f"torch (onnx: {exc})"
+        except Exception as exc:  # an export or runtime problem: torch still works
+            self.stats.backend = f"torch (onnx failed: {type(exc).__name__})"
+        return None
+
     def _load(self) -> Any:
-        if self._model is not None:
-            return self._model
+        if self._model is not None or self._onnx is not None:
+            return self._onnx or self._model
         started = time.perf_counter()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        path = str(default_model_dir()) if not self.model else self.model
+        if self.backend == "onnx":
+            self._onnx = self._load_onnx()
+            if self._onnx is not None:
+                self.stats.backend = "onnx"
+                self.stats.model_load_seconds = time.perf_counter() - started
+                return self._onnx
+        path = str(self._model_dir())
         try:
             import transformers
             from sentence_transformers import SentenceTransformer
@@ -206,12 +241,24 @@ class Embedder:
         except Exception as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"embedding model '{path}' could not be loaded offline ({reason})") from None
+        self.stats.backend = self.stats.backend or "torch"
         self.stats.model_load_seconds = time.perf_counter() - started
         return self._model
 
     def _encode_with_model(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         show = not self.quiet and sys.stderr.isatty()
+        if model is self._onnx:
+            progress = None
+            if show:
+                from tqdm import tqdm
+
+                progress = tqdm(total=len(texts), desc="Embedding", unit="text", file=sys.stderr)
+            try:
+                return model.encode(texts, self.batch_size, progress)
+            finally:
+                if progress is not None:
+                    progress.close()
         vectors = model.encode(texts, batch_size=self.batch_size, show_progress_bar=show,
                                convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)

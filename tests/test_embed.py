@@ -51,10 +51,22 @@ def test_warm_cache_never_imports_torch(warm_cache: tuple[Path, np.ndarray, Embe
     code = (
         "import sys; from auditor.embed import Embedder; "
         f"e = Embedder(cache_dir={str(cache)!r}, quiet=True); v = e.encode({TEXTS!r}); "
-        "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules)"
+        "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules, 'onnxruntime' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert out.stdout.split() == ["5", "False", "False"], out.stderr
+    assert out.stdout.split() == ["5", "False", "False", "False"], out.stderr
+
+
+def test_onnx_and_torch_backends_agree(tmp_path: Path) -> None:
+    onnx = Embedder(cache_dir=tmp_path, quiet=True, backend="onnx")
+    torch = Embedder(cache_dir=None, quiet=True, backend="torch")
+    a, b = onnx.encode(TEXTS + [t * 30 for t in TEXTS]), torch.encode(TEXTS + [t * 30 for t in TEXTS])
+    assert onnx.stats.backend == "onnx" and torch.stats.backend == "torch"
+    assert float((a * b).sum(axis=1).min()) > 0.9999
+    assert list(tmp_path.rglob("model.onnx")), "the export is kept in the cache folder"
+    warm = Embedder(cache_dir=tmp_path, quiet=True, backend="onnx")
+    warm.encode(["a text that is not cached yet"])
+    assert warm.stats.backend == "onnx" and warm.stats.model_load_seconds < onnx.stats.model_load_seconds
 
 
 def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
