@@ -60,6 +60,11 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
         ctx.embedder = Embedder(section["model"], Path(section["cache_dir"]) if section["use_cache"] else None,
                                 section["batch_size"], quiet, section["backend"])
     results = run_checks(ctx, REGISTRY, only)
+    if "sensitive" in REGISTRY:
+        from auditor.runner import redacted
+
+        redact = REGISTRY["sensitive"].redact_text
+        results = tuple(redacted(r, redact) for r in results)
     verdict = decide(results, config.section("context"), config.section("verdict"))
     embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}
     return Report(

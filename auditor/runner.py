@@ -4,11 +4,11 @@ from __future__ import annotations
 import time
 import traceback
 from types import ModuleType
-from typing import Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from auditor.context import AuditContext
 from auditor.errors import InputError
-from auditor.results import CheckResult
+from auditor.results import CheckResult, Finding
 
 
 def run_check(check: ModuleType, ctx: AuditContext) -> CheckResult:
@@ -31,3 +31,24 @@ def run_check(check: ModuleType, ctx: AuditContext) -> CheckResult:
 def run_checks(ctx: AuditContext, registry: Mapping[str, ModuleType], only: Iterable[str] | None = None) -> tuple[CheckResult, ...]:
     wanted = set(only) if only else None
     return tuple(run_check(check, ctx) for check_id, check in registry.items() if wanted is None or check_id in wanted)
+
+
+def _scrub(value: Any, redact: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub(v, redact) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scrub(v, redact) for v in value)
+    return value
+
+
+def redacted(result: CheckResult, redact: Callable[[str], str]) -> CheckResult:
+    """The result with personal data and secrets masked in every message and quoted text.
+
+    Checks quote dataset text (duplicate snippets, cluster examples); a report or scorecard must
+    never repeat a secret in full."""
+    findings = tuple(Finding(f.code, f.severity, redact(f.message), f.rows, _scrub(dict(f.data), redact), f.split)
+                     for f in result.findings)
+    return CheckResult(result.id, result.status, redact(result.summary), _scrub(dict(result.metrics), redact),
+                       findings, result.row_values, result.seconds)

@@ -33,7 +33,9 @@ def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None
     assert set(report["verdict"]) >= {"decision", "size_tier", "usable_examples", "reasons", "next_steps"}
     by_code = {f["code"]: f["rows"] for c in report["checks"] for f in c["findings"]}
     assert by_code["FMT011"] == [3] and by_code["FMT004"] == [4] and by_code["FMT012"] == [5]
-    assert {c["id"]: c["status"] for c in report["checks"]} == {"format": "fail", "duplicates": "pass", "size": "fail"}
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert statuses["format"] == "fail" and statuses["size"] == "fail" and statuses["duplicates"] == "pass"
+    assert statuses.get("coverage", "skipped") == "skipped"
     assert list(tmp_path.iterdir()) == [], "--no-cache and no outputs: nothing written (GX included)"
 
 

@@ -79,3 +79,15 @@ def test_cli_writes_each_format(tmp_path: Path, isolated_config: Path) -> None:
         result = CliRunner().invoke(main, ["audit", str(SAMPLE / "support_train.jsonl"), "--format", fmt, "-o", str(out), "-q"])
         assert result.exit_code == 0, result.output
         assert out.read_text().lstrip().startswith(marker) or marker in out.read_text()
+
+
+def test_quoted_dataset_text_is_redacted_everywhere(tmp_path: Path, isolated_config: Path) -> None:
+    secret, email = "sk-proj-4f9Qx2LmZ8rT7vW1yB3nK6pD0sJ5hG", "jane.doe@gmail.com"
+    rows = [{"text": f"my key is {secret} and mail {email} please", "label": "account"}] * 2
+    rows += [{"text": f"question number {i} about parcels", "label": "tracking"} for i in range(30)]
+    path = tmp_path / "leaky.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = audit(path).to_dict()
+    dump = json.dumps(report) + markdown.render(report) + html_report.render(report)
+    assert secret not in dump and email not in dump
+    assert any(f["code"] == "DUP001" for c in report["checks"] for f in c["findings"])

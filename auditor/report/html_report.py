@@ -112,7 +112,7 @@ def render(report: Mapping[str, Any]) -> str:
     verdict, train = report["verdict"], report["inputs"]["train"]
     checks = {c["id"]: c for c in report["checks"]}
     decision = verdict["decision"]
-    body = [f"<h1>Fine-tuning readiness: {e(decision.replace("-", " "))}</h1>",
+    body = [f"<h1>Fine-tuning readiness: {e(decision.replace('-', ' '))}</h1>",
             f'<p><span class="badge" style="background:{COLORS.get(decision, "#57606a")}">{e(decision)}</span> '
             f"readiness <b>{e(verdict.get('readiness_score', 0))}/100</b> · <b>{verdict['usable_examples']:,}</b> usable "
             f"examples (tier <b>{e(verdict['size_tier'])}</b>) · <code>{e(train['path'])}</code> "
