@@ -6,7 +6,9 @@ from typing import Any, Mapping, Protocol
 
 from checks import duplicates as duplicates_check
 from checks import format as format_check
+from checks import sensitive as sensitive_check
 from checks import size as size_check
+from checks import tokens as tokens_check
 
 
 class Check(Protocol):
@@ -24,6 +26,8 @@ REGISTRY: dict[str, ModuleType] = {
     format_check.ID: format_check,
     duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
+    tokens_check.ID: tokens_check,
+    sensitive_check.ID: sensitive_check,
 }
 
 
