@@ -17,7 +17,7 @@ DECISIONS = ("blocked", "keep-prompting", "pilot", "fine-tune")
 TIER_DECISION = {"insufficient": "keep-prompting", "minimum": "pilot", "preferred": "fine-tune", "strong": "fine-tune"}
 MAX_LINES_LISTED = 10
 POLICY_DEFAULTS: dict[str, Any] = {
-    "blocking_checks": [],
+    "blocking_checks": ["sensitive"],
     "blocking_codes": [],
     "pilot_below_coverage": 0.80,
     "prompting_below_coverage": 0.50,
@@ -191,6 +191,33 @@ def duplicates_ruling(duplicates: CheckResult | None, ruling: Ruling) -> None:
         ruling.reasons.append(f"duplicates: {duplicates.summary}")
 
 
+def tokens_ruling(tokens: CheckResult | None, ruling: Ruling) -> None:
+    if tokens is None or tokens.status in ("error", "skipped"):
+        return
+    m = tokens.metrics
+    text = (f"tokens: conversations p50 {m.get('token_p50')} / p90 {m.get('token_p90')} / max {m.get('token_max')} tokens; "
+            f"training ≈ {m.get('training_tokens', 0):,} tokens over {m.get('epochs')} epoch(s) ≈ "
+            f"${m.get('training_cost_usd', 0):,.2f} at ${m.get('price_per_million_training_tokens')}/M")
+    ruling.reasons.append(text)
+    if m.get("monthly_tokens_saved") is not None:
+        months = m.get("break_even_months")
+        ruling.reasons.append(f"tokens: a fine-tune would save ~{m['monthly_tokens_saved']:,} prompt tokens a month "
+                              + (f"and pay back its training in {months:.1f} months" if months is not None else
+                                 "but never pays back its training"))
+    for finding in tokens.findings:
+        if finding.code in ("TOK001", "TOK002") and finding.rows:
+            ruling.steps.append(f"shorten or split the examples over the context limit (lines {lines_text(list(finding.rows))})")
+            break
+
+
+def sensitive_ruling(sensitive: CheckResult | None, ruling: Ruling) -> None:
+    if sensitive is None or sensitive.status in ("error", "skipped", "pass"):
+        return
+    ruling.reasons.append(f"sensitive: {sensitive.summary} — a fine-tuned model can memorise and repeat them")
+    rows = sorted({r for f in sensitive.findings for r in f.rows})
+    ruling.steps.append(f"remove or mask the personal data and secrets on lines {lines_text(rows)}")
+
+
 def context_ruling(context: Mapping[str, Any], data_ready: str, policy: Mapping[str, Any], ruling: Ruling) -> list[str]:
     applied = []
     if not context:
@@ -281,6 +308,7 @@ def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = N
                        readiness_score(by_id, policy, "blocked"), "blocked", tuple(ruling.caps), ())
     tier, usable = size.metrics["tier"], int(size.metrics["usable_examples"])
     if blocking(by_id, policy, ruling):
+        sensitive_ruling(by_id.get("sensitive"), ruling)
         return Verdict("blocked", tier, usable, tuple(ruling.reasons), tuple(ruling.steps),
                        readiness_score(by_id, policy, "blocked"), "blocked", tuple(ruling.caps), ())
     ruling.decision = TIER_DECISION[tier]
@@ -295,6 +323,8 @@ def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = N
         labels_ruling(labels, int(size.metrics.get("rows_valid", 0)), policy, ruling)
     coverage_ruling(by_id.get("coverage"), policy, ruling)
     duplicates_ruling(by_id.get("duplicates"), ruling)
+    tokens_ruling(by_id.get("tokens"), ruling)
+    sensitive_ruling(by_id.get("sensitive"), ruling)
     for result in results:
         if result.status == "error":
             ruling.reasons.append(f"{result.id}: the check crashed ({result.summary}); its evidence is missing from this ruling")

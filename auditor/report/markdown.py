@@ -17,6 +17,11 @@ def cell(text: Any) -> str:
     return value
 
 
+def code(text: Any) -> str:
+    """Inside a code span nothing is interpreted; only a backtick could break out of it."""
+    return "`" + " ".join(str(text).split()).replace("`", "'") + "`"
+
+
 def rows_text(rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows[:MAX_ROWS])
     return shown + (f" (+{len(rows) - MAX_ROWS})" if len(rows) > MAX_ROWS else "")
@@ -29,7 +34,7 @@ def render(report: Mapping[str, Any]) -> str:
     out = [f"# Fine-tuning readiness: {DECISION_LABEL.get(verdict['decision'], verdict['decision'])}", ""]
     out.append(f"**{verdict['decision']}** · readiness {verdict.get('readiness_score', 0)}/100 · "
                f"{verdict['usable_examples']:,} usable examples (tier **{verdict['size_tier']}**) · "
-               f"`{cell(train['path'])}` ({train['format']}, {train['task']})")
+               f"{code(train['path'])} ({train['format']}, {train['task']})")
     out.append("")
     if size and "thresholds" in size["metrics"]:
         t = size["metrics"]["thresholds"]
@@ -51,7 +56,7 @@ def render(report: Mapping[str, Any]) -> str:
                 for f in findings[:MAX_FINDINGS]]
     out += ["", "## Provenance", ""]
     for split, info in report["inputs"].items():
-        out.append(f"- {split}: `{cell(info['path'])}` sha256 `{info['sha256'][:16]}…`, {info['rows_valid']:,}/{info['rows_read']:,} rows valid")
+        out.append(f"- {split}: {code(info['path'])} sha256 `{info['sha256'][:16]}…`, {info['rows_valid']:,}/{info['rows_read']:,} rows valid")
     embedding = report.get("embedding", {})
     out.append(f"- {report['tool']['name']} {report['tool']['version']}, {report['created_at']}, "
                f"embedding model {embedding.get('model', 'n/a')}, config: {cell(report.get('config', {}).get('source', 'defaults'))}")
