@@ -49,9 +49,13 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
     from auditor.runner import run_checks
     from auditor.verdict import decide
 
+    import time
+
+    started = time.perf_counter()
     if not isinstance(config, Config):
         config = load_config(config, overrides=overrides)
     datasets = load_inputs(train, production, eval, load_options(config))
+    loaded = time.perf_counter()
     ctx = AuditContext(datasets, config, embedder)
     if ctx.embedder is None:
         from auditor.embed import Embedder
@@ -65,6 +69,7 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
 
         redact = REGISTRY["sensitive"].redact_text
         results = tuple(redacted(r, redact) for r in results)
+    checked = time.perf_counter()
     verdict = decide(results, config.section("context"), config.section("verdict"))
     embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}
     return Report(
@@ -76,4 +81,6 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
         config=config.to_dict(),
         embedding=embedding,
         annotations=annotations(datasets, results),
+        timings={"load_seconds": round(loaded - started, 3), "checks_seconds": round(checked - loaded, 3),
+                 "total_seconds": round(time.perf_counter() - started, 3)},
     )

@@ -124,6 +124,7 @@ class Report:
     config: Mapping[str, Any] = field(default_factory=dict)
     embedding: Mapping[str, Any] = field(default_factory=dict)
     annotations: Any = field(default=None, compare=False, repr=False)
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     SCHEMA_VERSION = 1
 
@@ -140,6 +141,7 @@ class Report:
             "checks": [c.to_dict() for c in self.checks],
             "config": _plain(self.config),
             "embedding": dict(self.embedding),
+            "timings": dict(self.timings),
         }
 
 
