@@ -76,6 +76,10 @@ def nearest(queries: np.ndarray, base: np.ndarray, k: int = 1) -> tuple[np.ndarr
     step = block_rows(len(base))
     for start in range(0, len(queries), step):
         stop = min(len(queries), start + step)
-        top_index, top_sims = _pad(*_topk(queries[start:stop] @ base.T, k), k)
-        index[start:stop], similarity[start:stop] = top_index, top_sims
+        sims = queries[start:stop] @ base.T
+        if k == 1:
+            best = sims.argmax(axis=1)
+            index[start:stop, 0], similarity[start:stop, 0] = best, sims[np.arange(stop - start), best]
+        else:
+            index[start:stop], similarity[start:stop] = _pad(*_topk(sims, k), k)
     return index, similarity

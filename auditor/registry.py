@@ -4,6 +4,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Mapping, Protocol
 
+from checks import coverage as coverage_check
 from checks import duplicates as duplicates_check
 from checks import format as format_check
 from checks import sensitive as sensitive_check
@@ -26,6 +27,7 @@ REGISTRY: dict[str, ModuleType] = {
     format_check.ID: format_check,
     duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
+    coverage_check.ID: coverage_check,
     tokens_check.ID: tokens_check,
     sensitive_check.ID: sensitive_check,
 }

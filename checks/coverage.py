@@ -1,0 +1,433 @@
+"""Coverage: how much of real production traffic the training set represents, and what is missing.
+
+What it checks
+  With --production FILE (any supported format, its input side, or a .txt file with one input
+  per line), every production input (a seeded uniform sample of `sample` rows when there are
+  more) is matched to its nearest training input by cosine similarity of the embeddings. It is
+  covered when that similarity is at least τ. τ follows the training set's own spacing: the
+  `threshold_quantile` quantile of the similarities between each distinct training input and its
+  nearest other training input, kept within [`threshold_floor`, `threshold_ceiling`] (or fixed
+  with `threshold`). So a production input is covered when it is at least as close to training
+  as all but the loosest 5% of training inputs are to each other: short intent queries get a high
+  τ, long and varied tasks (math word problems) a lower one. Coverage is the share of production
+  rows covered, with a 95% Wilson interval (over the sample when one is drawn).
+  The uncovered inputs are clustered (average linkage over cosine distance: groups merge while
+  their mean similarity is at least τ − `cluster_margin`). A cluster is reported when it is
+  larger than `min_cluster_size` and than the largest cluster that the training set's own outliers
+  (training inputs whose nearest other training input is below τ), drawn in the number expected
+  among the production rows, form by chance; and when its members are closer to their centroid
+  than the nearest training input is. For each: its size and share of traffic,
+  the 3 inputs nearest its centroid, the nearest training example, and how many examples to
+  collect (its share of traffic × the training set's size, at least `min_examples_per_cluster`).
+  Also: training clusters with no production input within τ (effort on traffic that does not
+  occur), and a domain classifier (logistic regression on the embeddings, train vs production,
+  cross-validated) whose ROC AUC says how easily the two sets are told apart (0.5: not at all).
+  Without --production the check is skipped: coverage of real traffic is then unknown.
+
+Why it matters
+  A fine-tuned model is only as good as the examples it saw for the inputs it gets. Production
+  inputs with no similar training example are where it will guess; the clusters say which kinds
+  of inputs to collect examples for, and how many.
+
+Failing example
+  support_production.jsonl: 76% of 150 inputs covered (95% CI 69–82%), τ = 0.45; clusters:
+  5 inputs like "¿Cómo puedo rastrear un envío que viene desde Madrid?" (lines 10, 38, 78, 84,
+  122), 5 like "Hallo, wo ist mein Paket?" and 4 like "Can I send a laptop with the battery still
+  inside?" — collect ~10 examples like each.
+
+How to fix
+  Collect and label examples like those in each uncovered cluster (the findings list them with
+  their production lines), or scope the fine-tuned model so those inputs go elsewhere. Training
+  regions no production input comes near can be trimmed or kept as deliberate extra coverage.
+
+Calibration (bench/coverage_bench.py, all-MiniLM-L6-v2)
+  CLINC150, training on the train rows of 5 of the 10 CLINC domains (75 intents), production =
+  the 4,500 test queries + 1,000 out-of-scope ones (true covered share 0.409), two domain draws:
+  ROC AUC of the nearest-training similarity against the truth 0.974 / 0.973, coverage 0.440 /
+  0.434, 93% / 92% of the truly covered rows covered; 81 / 97 uncovered clusters, 91% of their
+  rows from a single CLINC domain (one intent each: 69% / 79%). Training on 75 random intents
+  instead: AUC 0.93 / 0.90 and coverage 0.58 / 0.61 for a true 0.41 — CLINC has intents whose
+  queries paraphrase each other (pto_balance / pto_used, timezone / time) and no input
+  similarity tells them apart. GSM8K train (7,473) against its 1,319 test questions + 252
+  self-instruct instructions + 500 CLINC queries (two draws): AUC 0.998, 93.1% of the test
+  questions covered, 0.8% / 0.7% of the other tasks, coverage 0.596 for a true 0.637; the test
+  questions alone: 93.1% covered, no cluster, domain AUC 0.52, status pass.
+  A fixed τ cannot serve both: CLINC's in-scope queries sit at 0.6–0.9 from training while
+  GSM8K's same-task questions sit at 0.55–0.75. The 0.05 quantile balanced the two (0.02 counts
+  CLINC's neighbouring domains as covered, 0.1 misses 12% of GSM8K's test); the 0.45 floor
+  matters for small sparse sets (sample_data: 200 training rows, spacing alone gives 0.41).
+  Because τ is the 5% quantile, production drawn like training comes out about 95% covered: the
+  default target is therefore 0.90, not 0.95. The chance size keeps GSM8K test's stragglers
+  (clusters of 3–6 problems) out of the report. 10,000 × 10,000 rows after embedding: 3.7 s
+  with the training neighbour graph, 2.1 s when the duplicates check has built it (2 cores).
+
+Config ([coverage] in ftaudit.toml)
+  threshold = 0.0             fixed τ; 0 derives it from the training set's spacing
+  threshold_quantile = 0.05   quantile of the training nearest-neighbour similarities used as τ
+  threshold_floor = 0.45      τ never goes below this
+  threshold_ceiling = 0.75    τ never goes above this (training sets packed with near duplicates)
+  sample = 10000              production rows matched; more are sampled uniformly (seeded)
+  seed = 0                    seed for every sample this check draws
+  min_coverage = 0.8          below this coverage the check fails
+  target_coverage = 0.9       below this coverage the check warns
+  cluster_margin = 0.2        clusters merge while their mean similarity is at least τ − this
+  cluster_sample = 2000       at most this many rows are clustered; the rest join the nearest centroid
+  min_cluster_size = 3        smallest reported cluster (the chance size can raise it)
+  chance_draws = 5            draws of training outliers that set the chance cluster size
+  max_clusters = 20           clusters listed per kind (the rest are counted)
+  min_examples_per_cluster = 10  fewest examples suggested for an uncovered cluster
+  domain_sample = 1000        rows per side for the domain classifier
+  domain_folds = 5            cross-validation folds of the domain classifier
+  max_domain_auc = 0.8        above this domain AUC an info finding notes the shift
+  map_points = 1500           points in the 2-D map (metrics `map`, for the scorecard)
+  histogram_bins = 20         bins of the nearest-similarity histogram (metrics `similarity_histogram`)
+
+Codes
+  COV001 coverage below the minimum · COV002 coverage below the target
+  COV003 uncovered cluster of production inputs · COV004 uncovered inputs outside any cluster
+  COV005 production distinguishable from training · COV006 training region with no production inputs
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from auditor.context import AuditContext
+from auditor.results import CheckResult, Finding
+
+ID = "coverage"
+FAMILY = "COV"
+CODES = {
+    "COV001": "production coverage below the minimum",
+    "COV002": "production coverage below the target",
+    "COV003": "uncovered cluster of production inputs",
+    "COV004": "uncovered production inputs outside any cluster",
+    "COV005": "production inputs distinguishable from training (domain shift)",
+    "COV006": "training region with no production inputs near it",
+}
+DEFAULTS: dict[str, Any] = {
+    "threshold": 0.0,
+    "threshold_quantile": 0.05,
+    "threshold_floor": 0.45,
+    "threshold_ceiling": 0.75,
+    "sample": 10_000,
+    "seed": 0,
+    "min_coverage": 0.8,
+    "target_coverage": 0.9,
+    "cluster_margin": 0.2,
+    "cluster_sample": 2000,
+    "min_cluster_size": 3,
+    "chance_draws": 5,
+    "max_clusters": 20,
+    "min_examples_per_cluster": 10,
+    "domain_sample": 1000,
+    "domain_folds": 5,
+    "max_domain_auc": 0.8,
+    "map_points": 1500,
+    "histogram_bins": 20,
+}
+SNIPPET = 80
+EXCERPT = 500
+EXAMPLES = 3
+NO_PRODUCTION = ("no production inputs given: coverage of real traffic is unknown; pass --production FILE "
+                 "(any supported format, or a .txt file with one input per line) to measure it")
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Matched:
+    """The matched production rows (a sample when there are many) and their nearest training inputs."""
+
+    lines: list[int]        # production line of each matched row
+    texts: list[str]
+    vectors: Any            # (n, d) production embeddings
+    nearest_rep: Any        # (n,) index into the training representatives
+    similarity: Any         # (n,) cosine similarity to that representative
+    covered: Any            # (n,) bool
+    production_rows: int    # valid production rows before sampling
+
+
+@dataclass(frozen=True)
+class Training:
+    lines: list[int]        # line of each representative (distinct training input)
+    texts: list[str]
+    vectors: Any            # (n_reps, d)
+    rows_of_rep: list[list[int]]  # every training line whose input each representative stands for
+    valid_rows: int
+    spacing: Any            # (n_reps,) similarity of each representative to its nearest other one (-inf: none)
+
+
+def derive_threshold(train: Training, config: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
+    import numpy as np
+
+    if config["threshold"] > 0:
+        return float(config["threshold"]), {"source": "fixed", "threshold": float(config["threshold"])}
+    spacing = train.spacing[np.isfinite(train.spacing)]
+    quantile = float(np.quantile(spacing, config["threshold_quantile"])) if len(spacing) else None
+    tau = config["threshold_floor"] if quantile is None else min(max(quantile, config["threshold_floor"]),
+                                                                 config["threshold_ceiling"])
+    basis = {"source": "training spacing", "quantile": config["threshold_quantile"],
+             "training_similarity_at_quantile": None if quantile is None else round(quantile, 4),
+             "training_median_similarity": round(float(np.median(spacing)), 4) if len(spacing) else None,
+             "floor": config["threshold_floor"], "ceiling": config["threshold_ceiling"]}
+    return float(tau), basis
+
+
+def training_side(ctx: AuditContext) -> Training:
+    import numpy as np
+
+    reps = ctx.representatives("train")
+    valid = ctx.train.valid
+    lines, texts = valid["line"].to_list(), valid["input"].to_list()
+    position = {row: k for k, row in enumerate(reps.rows)}
+    rows_of_rep: list[list[int]] = [[] for _ in reps.rows]
+    for row, rep in enumerate(reps.of_row):
+        rows_of_rep[position[rep]].append(lines[row])
+    spacing = ctx.neighbour_graph("train").similarity[:, 0] if len(reps.rows) > 1 else np.full(len(reps.rows), -np.inf)
+    return Training([lines[r] for r in reps.rows], [texts[r] for r in reps.rows], ctx.embeddings("train")[reps.rows],
+                    rows_of_rep, len(lines), spacing)
+
+
+def match(ctx: AuditContext, train: Training, tau: float, config: Mapping[str, Any]) -> Matched:
+    import numpy as np
+
+    from auditor.neighbors import nearest
+
+    valid = ctx.dataset("production").valid
+    n = valid.height
+    rows = np.arange(n)
+    if n > config["sample"]:
+        rows = np.sort(np.random.default_rng(config["seed"]).choice(n, config["sample"], replace=False))
+    lines, texts = valid["line"].to_list(), valid["input"].to_list()
+    vectors = ctx.embeddings("production")[rows]
+    index, similarity = nearest(vectors, train.vectors, 1)
+    return Matched([lines[r] for r in rows], [texts[r] for r in rows], vectors, index[:, 0], similarity[:, 0],
+                   similarity[:, 0] >= tau, n)
+
+
+def chance_cluster_size(train: Training, tau: float, matched_rows: int, config: Mapping[str, Any]) -> int:
+    """The largest cluster the training set's own outliers form at the density expected among the matched rows.
+
+    Training inputs whose nearest other training input is below τ are what production inputs drawn
+    like training look like when they come out uncovered; the median over `chance_draws` draws of
+    that many of them, clustered the same way, is the size a cluster of stragglers reaches by chance.
+    """
+    import numpy as np
+
+    from auditor.clusters import cluster_vectors
+
+    if not np.isfinite(train.spacing).any():
+        return 0
+    stragglers = np.flatnonzero(train.spacing < tau)
+    expected = round(len(stragglers) / len(train.lines) * matched_rows)
+    if expected < 2:
+        return 1
+    rng = np.random.default_rng(config["seed"])
+    largest = []
+    for draw in range(config["chance_draws"] if expected < len(stragglers) else 1):
+        pick = rng.choice(stragglers, expected, replace=False) if expected < len(stragglers) else stragglers
+        found = cluster_vectors(train.vectors[pick], max(0.0, tau - config["cluster_margin"]), config["cluster_sample"],
+                                config["seed"] + draw)
+        largest.append(found.sizes().max() * expected / len(pick))
+    return math.ceil(float(np.median(largest)))
+
+
+def uncovered_clusters(matched: Matched, train: Training, tau: float, smallest: int,
+                       config: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[list[int]]]:
+    """Reported clusters of uncovered rows (largest first) and, for each, the matched-row positions in it."""
+    import numpy as np
+
+    from auditor.clusters import cluster_vectors, cohesion, nearest_to_centroid
+    from auditor.neighbors import nearest
+
+    uncovered = np.flatnonzero(~matched.covered)
+    found = cluster_vectors(matched.vectors[uncovered], max(0.0, tau - config["cluster_margin"]),
+                            config["cluster_sample"], config["seed"])
+    clusters: list[dict[str, Any]] = []
+    members_of: list[list[int]] = []
+    for cluster, size in enumerate(found.sizes()):
+        if size < smallest:
+            break
+        members = uncovered[found.members(cluster)]
+        centroid = found.centroids[cluster]
+        index, similarity = nearest(centroid[None, :], train.vectors, 1)
+        tightness = cohesion(matched.vectors[members], centroid)
+        if tightness <= similarity[0, 0]:
+            continue  # as close to training as to each other: stragglers, not a missing kind of input
+        share = len(members) / len(matched.lines)
+        examples = members[nearest_to_centroid(matched.vectors[members], centroid, EXAMPLES)]
+        rep = int(index[0, 0])
+        clusters.append({
+            "id": len(clusters) + 1,
+            "size": len(members),
+            "share": round(share, 4),
+            "estimated_production_rows": round(share * matched.production_rows),
+            "examples": [{"line": matched.lines[p], "text": snippet(matched.texts[p], EXCERPT)} for p in examples],
+            "nearest_train_line": train.lines[rep],
+            "nearest_train_example": snippet(train.texts[rep], EXCERPT),
+            "nearest_train_similarity": round(float(similarity[0, 0]), 4),
+            "cohesion": round(tightness, 4),
+            "examples_to_collect": max(config["min_examples_per_cluster"], math.ceil(share * train.valid_rows)),
+        })
+        members_of.append(sorted(int(p) for p in members))
+    return clusters, members_of
+
+
+def training_only_clusters(matched: Matched, train: Training, tau: float, smallest: int,
+                           config: Mapping[str, Any]) -> list[tuple[dict[str, Any], list[int]]]:
+    """Training clusters with no matched production input within τ of any member, with their training lines."""
+    import numpy as np
+
+    from auditor.clusters import cluster_vectors, nearest_to_centroid
+    from auditor.neighbors import nearest
+
+    found = cluster_vectors(train.vectors, max(0.0, tau - config["cluster_margin"]), config["cluster_sample"],
+                            config["seed"])
+    visited = set(found.label[matched.nearest_rep[matched.covered]].tolist())
+    result = []
+    for cluster, size in enumerate(found.sizes()):
+        if size < smallest:
+            break
+        if cluster in visited:
+            continue
+        members = found.members(cluster)
+        _, near = nearest(train.vectors[members], matched.vectors, 1)
+        if near.max() >= tau:
+            continue
+        examples = members[nearest_to_centroid(train.vectors[members], found.centroids[cluster], EXAMPLES)]
+        lines = sorted(line for m in members for line in train.rows_of_rep[m])
+        summary = {"id": len(result) + 1, "size": len(lines), "share": round(len(lines) / train.valid_rows, 4),
+                   "examples": [{"line": train.lines[m], "text": snippet(train.texts[m], EXCERPT)} for m in examples],
+                   "nearest_production_similarity": round(float(near.max()), 4)}
+        result.append((summary, lines))
+    return result
+
+
+def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int], config: Mapping[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    from auditor.shift import domain_auc, histogram, projection
+
+    distinct = np.unique(matched.vectors, axis=0)  # repeated production inputs would straddle the folds
+    auc = domain_auc(train.vectors, distinct, config["domain_sample"], config["domain_folds"], config["seed"])
+    chosen, coordinates = projection([train.vectors, matched.vectors], config["map_points"], config["seed"])
+    points = [{"x": round(float(x), 4), "y": round(float(y), 4), "split": "train", "covered": None, "cluster": None}
+              for x, y in coordinates[0]]
+    points += [{"x": round(float(x), 4), "y": round(float(y), 4), "split": "production",
+                "covered": bool(matched.covered[p]), "cluster": cluster_of.get(int(p))}
+               for p, (x, y) in zip(chosen[1].tolist(), coordinates[1])]
+    return {"domain_auc": None if auc is None else round(auc, 4),
+            "similarity_histogram": histogram(matched.similarity, config["histogram_bins"]), "map": points}
+
+
+def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int], tau: float) -> Finding:
+    quoted = "; ".join(f"\"{snippet(e['text'])}\" (line {e['line']})" for e in cluster["examples"])
+    message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) have no training "
+               f"example within τ = {tau:.2f}, e.g. {quoted}; collect ~{cluster['examples_to_collect']} more examples "
+               f"like these (closest training example: line {cluster['nearest_train_line']} "
+               f"\"{snippet(cluster['nearest_train_example'])}\", similarity {cluster['nearest_train_similarity']:.2f})")
+    return Finding("COV003", "warning", message, tuple(rows), cluster, "production")
+
+
+def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clusters: list[dict[str, Any]],
+                 members_of: list[list[int]], training_only: list[tuple[dict[str, Any], list[int]]],
+                 limit: int) -> list[Finding]:
+    findings = [cluster_finding(name, c, [matched.lines[p] for p in m], tau) for c, m in zip(clusters[:limit], members_of[:limit])]
+    if len(clusters) > limit:
+        rest = sum(c["size"] for c in clusters[limit:])
+        findings.append(Finding("COV003", "info", f"{name}: {len(clusters) - limit} more uncovered clusters ({rest} inputs) "
+                                "not listed", (), {"clusters_not_listed": len(clusters) - limit}, "production"))
+    in_cluster = {p for members in members_of for p in members}
+    scattered = [p for p, covered in enumerate(matched.covered.tolist()) if not covered and p not in in_cluster]
+    if scattered:
+        findings.append(Finding("COV004", "info", f"{name}: {len(scattered)} uncovered production inputs belong to no "
+                                "reported cluster (one-offs, or groups too small to tell from chance)",
+                                tuple(matched.lines[p] for p in scattered), {"count": len(scattered)}, "production"))
+    for summary, lines in training_only[:limit]:
+        quoted = "; ".join(f"\"{snippet(e['text'])}\" (line {e['line']})" for e in summary["examples"])
+        findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have no "
+                                f"production input within τ = {tau:.2f}", tuple(lines), summary, "train"))
+    return findings
+
+
+def coverage_finding(name: str, coverage: float, tau: float, config: Mapping[str, Any]) -> Finding | None:
+    if coverage < config["min_coverage"]:
+        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs have a training example "
+                       f"within τ = {tau:.2f} (minimum {config['min_coverage']:.0%})", (),
+                       {"coverage": round(coverage, 4), "minimum": config["min_coverage"]}, "production")
+    if coverage < config["target_coverage"]:
+        return Finding("COV002", "warning", f"{name}: {coverage:.0%} of production inputs have a training example "
+                       f"within τ = {tau:.2f} (target {config['target_coverage']:.0%})", (),
+                       {"coverage": round(coverage, 4), "target": config["target_coverage"]}, "production")
+    return None
+
+
+def annotations(matched: Matched, train: Training, cluster_of: dict[int, int]) -> dict[str, dict[int, Any]]:
+    return {
+        "nearest_train_line": {line: train.lines[int(r)] for line, r in zip(matched.lines, matched.nearest_rep)},
+        "nearest_train_similarity": {line: round(float(s), 4) for line, s in zip(matched.lines, matched.similarity)},
+        "covered": {line: bool(c) for line, c in zip(matched.lines, matched.covered)},
+        "cluster": {line: cluster_of.get(p) for p, line in enumerate(matched.lines)},
+    }
+
+
+def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from auditor.intervals import wilson
+
+    production = ctx.dataset("production")
+    if production is None:
+        return CheckResult(ID, "skipped", NO_PRODUCTION)
+    name = production.path.name
+    if ctx.train.rows_valid == 0:
+        return CheckResult(ID, "skipped", "no valid training rows: coverage of production inputs is unknown")
+    if production.rows_valid == 0:
+        return CheckResult(ID, "skipped", f"{name} has no valid production inputs: coverage is unknown")
+    train = training_side(ctx)
+    tau, basis = derive_threshold(train, config)
+    matched = match(ctx, train, tau, config)
+    n, covered = len(matched.lines), int(matched.covered.sum())
+    coverage = covered / n
+    low, high = wilson(covered, n)
+    with threadpool_limits(limits=1, user_api="blas"):  # small problems: one thread beats two fighting
+        chance = chance_cluster_size(train, tau, n, config)
+        smallest = max(config["min_cluster_size"], chance + 1)
+        clusters, members_of = uncovered_clusters(matched, train, tau, smallest, config)
+        training_only = training_only_clusters(matched, train, tau, smallest, config)
+        cluster_of = {p: c["id"] for c, members in zip(clusters, members_of) for p in members}
+        shift = shift_metrics(matched, train, cluster_of, config)
+    limit = config["max_clusters"]
+    findings = gap_findings(name, ctx.train.path.name, matched, tau, clusters, members_of, training_only, limit)
+    auc = shift["domain_auc"]
+    if auc is not None and auc > config["max_domain_auc"]:
+        findings.append(Finding("COV005", "info", f"{name}: a classifier tells production inputs from training inputs "
+                                f"with ROC AUC {auc:.2f} (0.5 = indistinguishable): the two differ in distribution",
+                                (), {"domain_auc": auc}, "production"))
+    headline = coverage_finding(name, coverage, tau, config)
+    findings = ([headline] if headline else []) + findings
+    status = "fail" if coverage < config["min_coverage"] else "warn" if headline or clusters else "pass"
+    metrics: dict[str, Any] = {
+        "coverage": round(coverage, 4), "coverage_ci_low": round(low, 4), "coverage_ci_high": round(high, 4),
+        "threshold": round(tau, 4), "threshold_basis": basis,
+        "production_rows": matched.production_rows, "sampled_rows": n, "sampled": n < matched.production_rows,
+        "covered_rows": covered, "uncovered_rows": n - covered,
+        "uncovered_in_clusters": len(cluster_of), "uncovered_clusters_total": len(clusters),
+        "chance_cluster_size": chance, "smallest_reported_cluster": smallest,
+        "uncovered_clusters": clusters[:limit],
+        "training_only_clusters": [summary for summary, _ in training_only[:limit]],
+        "training_only_clusters_total": len(training_only),
+        "similarity_quantiles": {str(q): round(float(np.quantile(matched.similarity, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        **shift,
+    }
+    sample_note = f" (a sample of {n} of {matched.production_rows})" if n < matched.production_rows else ""
+    summary = (f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}): nearest "
+               f"training input within τ = {tau:.2f}; {len(clusters)} uncovered cluster(s) with {len(cluster_of)} inputs"
+               + (f"; domain AUC {auc:.2f}" if auc is not None else ""))
+    return CheckResult(ID, status, summary, metrics, tuple(findings), {"production": annotations(matched, train, cluster_of)})
