@@ -7,6 +7,7 @@ from typing import Any, Mapping, Protocol
 from checks import coverage as coverage_check
 from checks import duplicates as duplicates_check
 from checks import format as format_check
+from checks import labels as labels_check
 from checks import sensitive as sensitive_check
 from checks import size as size_check
 from checks import tokens as tokens_check
@@ -27,6 +28,7 @@ REGISTRY: dict[str, ModuleType] = {
     format_check.ID: format_check,
     duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
+    labels_check.ID: labels_check,
     coverage_check.ID: coverage_check,
     tokens_check.ID: tokens_check,
     sensitive_check.ID: sensitive_check,

@@ -19,3 +19,18 @@ def fold_label(label: str) -> str:
     """A label's spelling-insensitive form: case, spaces, hyphens and punctuation ignored."""
     folded = unicodedata.normalize("NFKC", label).casefold().strip()
     return re.sub(r"[\s\-_.:;,!?'\"/]+", "_", folded).strip("_")
+
+
+SNIPPET = 70
+
+
+def snippet(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
+
+
+def groups_of(assignment: list[int]) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = {}
+    for row, group in enumerate(assignment):
+        members.setdefault(group, []).append(row)
+    return {g: rows for g, rows in members.items() if len(rows) > 1}

@@ -121,7 +121,10 @@ def inconsistency(labels: CheckResult | None, rows_valid: int) -> tuple[float, i
     if labels is None or labels.status in ("error", "skipped") or not rows_valid:
         return None
     m = labels.metrics
-    bad = int(m.get("conflicting_rows", 0)) + int(m.get("suspected_mislabels", 0)) + int(m.get("contradictions", 0))
+    if "inconsistent_rows" in m:
+        bad = int(m["inconsistent_rows"])
+    else:
+        bad = int(m.get("conflicting_rows", 0)) + int(m.get("suspected_mislabels", 0)) + int(m.get("contradictions", 0))
     return bad / rows_valid, bad
 
 

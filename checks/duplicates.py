@@ -59,6 +59,7 @@ from typing import Any, Mapping
 
 from auditor.context import AuditContext
 from auditor.results import CheckResult, Finding
+from auditor.text import groups_of, snippet
 
 ID = "duplicates"
 FAMILY = "DUP"
@@ -82,21 +83,6 @@ DEFAULTS: dict[str, Any] = {
     "max_eval_leak_share": 0.01,
     "max_group_findings": 200,
 }
-SNIPPET = 70
-
-
-def snippet(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
-
-
-def groups_of(assignment: list[int]) -> dict[int, list[int]]:
-    members: dict[int, list[int]] = {}
-    for row, group in enumerate(assignment):
-        members.setdefault(group, []).append(row)
-    return {g: rows for g, rows in members.items() if len(rows) > 1}
-
-
 def group_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], dict[str, dict[int, int]]]:
     train = ctx.train.valid
     lines = train["line"].to_list()

@@ -1,0 +1,173 @@
+"""Confident learning on sentence embeddings, without cleanlab.
+
+Out-of-fold label probabilities come from two cheap models over the embeddings: a similarity-
+weighted vote of each row's nearest neighbours (rows of the same duplicate group are one
+neighbour, never their own evidence) and a shrinkage linear discriminant fitted in group-aware
+folds (scikit-learn's GroupKFold), its scores calibrated by one softmax temperature. From those
+probabilities, per-class thresholds (the mean probability a class's rows give their own label, at
+least 1/K) build the confident joint; its off-diagonal count estimates how many labels are wrong,
+and that many rows, lowest probability of their given label first, are suspected when the model
+prefers another label (cleanlab's `low_self_confidence` filter with its default `off_diagonal`
+count) and that label's probability reaches a fraction of its own threshold.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    neighbours: int = 50
+    temperature: float = 0.05
+    neighbour_weight: float = 0.7
+    shrinkage: float = 0.05
+    folds: int = 10
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class LabelIssues:
+    suspected: np.ndarray         # bool per row
+    predicted: np.ndarray         # most probable label per row
+    score: np.ndarray             # 1 - probability of the given label
+    thresholds: np.ndarray        # per-class confidence thresholds
+    confident_joint: np.ndarray   # (given, confident guess) counts
+    estimated_issues: int
+
+
+def compact_groups(groups: Sequence[int]) -> np.ndarray:
+    """Group ids renumbered 0..g-1 in order of first appearance."""
+    _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    return order[inverse]
+
+
+def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
+                            params: ModelParams) -> np.ndarray:
+    """Vote of the k most similar other groups, weighted exp((cosine - 1) / temperature); a group votes
+    with its label distribution, so a duplicated row is one voice and never votes for itself."""
+    from auditor.neighbors import nearest
+
+    n_groups = int(groups.max()) + 1
+    first = np.unique(groups, return_index=True)[1]
+    histogram = np.zeros((n_groups, n_classes), dtype=np.float32)
+    np.add.at(histogram, (groups, labels), 1.0)
+    histogram /= histogram.sum(axis=1, keepdims=True)
+    k = min(params.neighbours, n_groups - 1)
+    votes = np.zeros((n_groups, n_classes), dtype=np.float32)
+    if k > 0:
+        index, similarity = nearest(vectors[first], vectors[first], k + 1)
+        own = index == np.arange(n_groups)[:, None]
+        similarity = np.where(own | (index < 0), -np.inf, similarity)
+        keep = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+        index = np.take_along_axis(index, keep, axis=1)
+        weight = np.exp((np.take_along_axis(similarity, keep, axis=1) - 1.0) / params.temperature)
+        for column in range(k):
+            votes += weight[:, column, None] * histogram[np.maximum(index[:, column], 0)]
+    votes = votes[groups].astype(np.float64) + FLOOR
+    return votes / votes.sum(axis=1, keepdims=True)
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def calibrate(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """softmax(scores × t) with the t that minimises the log-loss of the given labels."""
+    from scipy.optimize import minimize_scalar
+
+    rows = np.arange(len(labels))
+
+    def loss(log_t: float) -> float:
+        return float(-np.log(softmax(scores * np.exp(log_t))[rows, labels] + FLOOR).mean())
+
+    best = minimize_scalar(loss, bounds=(-8.0, 4.0), method="bounded", options={"xatol": 1e-2})
+    return softmax(scores * np.exp(best.x))
+
+
+def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
+                               params: ModelParams) -> np.ndarray:
+    """Out-of-fold probabilities of a linear discriminant (pooled covariance shrunk towards a scaled identity,
+    as scikit-learn's LDA with `shrinkage`); folds never split a duplicate group. Each fold's model is the
+    full-data sums minus the fold's, so ten folds cost little more than one fit."""
+    from sklearn.model_selection import GroupKFold
+
+    x = vectors.astype(np.float64)
+    onehot = np.eye(n_classes)[labels]
+    scatter, sums, counts = x.T @ x, onehot.T @ x, onehot.sum(axis=0)
+    dim = x.shape[1]
+    scores = np.full((len(labels), n_classes), -1e9)
+    folds = min(params.folds, int(groups.max()) + 1)
+    if folds < 2:
+        return np.full((len(labels), n_classes), 1.0 / n_classes)
+    for train, held in GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed).split(x, labels, groups):
+        part, part_hot = x[held], onehot[held]
+        n_k = counts - part_hot.sum(axis=0)
+        means = (sums - part_hot.T @ part) / np.maximum(n_k, 1)[:, None]
+        within = scatter - part.T @ part - (means * n_k[:, None]).T @ means
+        covariance = within / max(len(train) - np.count_nonzero(n_k), 1)
+        covariance = (1 - params.shrinkage) * covariance + params.shrinkage * np.trace(covariance) / dim * np.eye(dim)
+        coef = np.linalg.solve(covariance, means.T)
+        present = n_k > 0
+        fold_scores = part @ coef - 0.5 * np.sum(means.T * coef, axis=0) + np.log(np.maximum(n_k, 1) / len(train))
+        scores[np.ix_(held, np.flatnonzero(present))] = fold_scores[:, present]
+    return calibrate(scores, labels)
+
+
+def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
+                              params: ModelParams) -> np.ndarray:
+    """(n, n_classes) probabilities of every label for every row, each row held out of its own model."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    groups = compact_groups(groups)
+    weight = params.neighbour_weight
+    probabilities = weight * neighbour_probabilities(vectors, labels, groups, n_classes, params)
+    if weight < 1:
+        probabilities += (1 - weight) * discriminant_probabilities(vectors, labels, groups, n_classes, params)
+    return probabilities
+
+
+def find_label_issues(probabilities: np.ndarray, labels: np.ndarray, confident_fraction: float = 0.5) -> LabelIssues:
+    """The estimated number of wrong labels, as the rows least confident in their given label, kept when the
+    most probable label is another one whose probability reaches `confident_fraction` of its threshold."""
+    n, n_classes = probabilities.shape
+    rows = np.arange(n)
+    self_confidence = probabilities[rows, labels]
+    sums = np.bincount(labels, weights=self_confidence, minlength=n_classes)
+    counts = np.bincount(labels, minlength=n_classes)
+    thresholds = np.maximum(np.where(counts > 0, sums / np.maximum(counts, 1), 1.0), 1.0 / n_classes)
+    confident = probabilities >= thresholds - 1e-9
+    guess = np.where(confident, probabilities, -1.0).argmax(axis=1)
+    has_guess = confident.any(axis=1)
+    joint = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(joint, (labels[has_guess], guess[has_guess]), 1)
+    estimated = int(joint.sum() - np.trace(joint))
+    score = 1.0 - self_confidence
+    predicted = probabilities.argmax(axis=1)
+    suspected = np.zeros(n, dtype=bool)
+    suspected[np.argsort(-score, kind="stable")[:estimated]] = True
+    suspected &= (predicted != labels) & (probabilities[rows, predicted] >= confident_fraction * thresholds[predicted])
+    return LabelIssues(suspected, predicted, score, thresholds, joint, estimated)
+
+
+def learning_curve(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int, params: ModelParams,
+                   fractions: Sequence[float], full: np.ndarray | None = None) -> dict[str, float]:
+    """Out-of-fold accuracy when only a random share of the duplicate groups is available."""
+    groups = compact_groups(groups)
+    order = np.random.default_rng(params.seed).permutation(int(groups.max()) + 1)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    curve = {}
+    for fraction in fractions:
+        chosen = rank[groups] < max(2, int(round(fraction * len(order))))
+        if fraction >= 1 and full is not None:
+            probabilities = full
+        else:
+            probabilities = out_of_fold_probabilities(vectors[chosen], labels[chosen], groups[chosen], n_classes, params)
+        curve[str(fraction)] = round(float((probabilities.argmax(axis=1) == labels[chosen]).mean()), 4)
+    return curve
