@@ -48,7 +48,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "verdict": dict(POLICY_DEFAULTS),
     "gate": {
         "min_decision": "pilot",
-        "use_great_expectations": False,
+        "full_diagnostics": False,
         "train": [],
         "production": "",
         "eval": "",

@@ -29,7 +29,7 @@ Config ([format] in ftaudit.toml)
   max_input_chars = 64000    longest acceptable input (about 16,000 tokens)
   use_great_expectations = true   run the suite with Great Expectations (false: the same
                                   expectations evaluated in polars, ~3 s faster; `ftaudit gate`
-                                  uses that unless gate.use_great_expectations = true)
+                                  uses that unless gate.full_diagnostics = true)
 
 Codes
   FMT001 invalid JSON · FMT002 not a JSON object · FMT003 missing, null or mistyped field

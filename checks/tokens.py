@@ -130,9 +130,10 @@ def load_encoding(name: str) -> Any:
 
 
 def count_tokens(encoding: Any, texts: Sequence[str | None]) -> list[int]:
-    """Tokens of each text (0 for none), encoding every distinct text once, in one batch."""
+    """Tokens of each text (0 for none), encoding every distinct text once (a plain loop: tiktoken's
+    batch call starts a thread per text and is ~6x slower on short texts)."""
     distinct = list(dict.fromkeys(t for t in texts if t))
-    counts = dict(zip(distinct, map(len, encoding.encode_ordinary_batch(distinct))))
+    counts = {text: len(encoding.encode_ordinary(text)) for text in distinct}
     return [counts.get(t, 0) if t else 0 for t in texts]
 
 
