@@ -22,11 +22,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	mkdir -p $(DEMO)
 	$(VENV)/bin/ftaudit audit sample_data/support_train.jsonl --production sample_data/support_production.jsonl \
-		--annotate $(DEMO)/annotations.jsonl --format json -o $(DEMO)/report.json --quiet
-	$(VENV)/bin/ftaudit audit sample_data/support_train.jsonl --production sample_data/support_production.jsonl \
-		-o $(DEMO)/scorecard.txt --quiet
-	cat $(DEMO)/scorecard.txt
-	@echo "Wrote $(DEMO)/scorecard.txt, $(DEMO)/report.json and $(DEMO)/annotations.jsonl"
+		--context monthly_volume=250000 --annotate $(DEMO)/annotations.jsonl --format json -o $(DEMO)/report.json --quiet
+	$(VENV)/bin/ftaudit render $(DEMO)/report.json --format markdown -o $(DEMO)/scorecard.md
+	$(VENV)/bin/ftaudit render $(DEMO)/report.json --format html -o $(DEMO)/scorecard.html
+	$(VENV)/bin/ftaudit render $(DEMO)/report.json
+	@echo "Wrote $(DEMO)/scorecard.md, $(DEMO)/scorecard.html, $(DEMO)/report.json and $(DEMO)/annotations.jsonl"
 
 test: $(STAMP)
 	$(PY) -m pytest -q

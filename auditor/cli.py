@@ -102,7 +102,7 @@ def guarded(action: Any) -> None:
 
 
 def render(report: Any, output_format: str, to_terminal: bool) -> str:
-    data = report.to_dict()
+    data = report if isinstance(report, dict) else report.to_dict()
     if output_format == "json":
         from auditor.report.json_report import render as render_json
 
@@ -172,6 +172,36 @@ def gate(files: tuple[str, ...], production: str | None, eval_file: str | None, 
 
     guarded(action)
     sys.exit(EXIT_GATE if failed else EXIT_OK)
+
+
+@main.command("render")
+@click.argument("report_file", metavar="REPORT.json")
+@click.option("--format", "output_format", type=click.Choice(["terminal", "json", "markdown", "html"]), default="terminal",
+              show_default=True)
+@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of stdout.")
+def render_command(report_file: str, output_format: str, output: str | None) -> None:
+    """Render a saved JSON report as a scorecard, without auditing again."""
+    import json
+    from pathlib import Path
+
+    from auditor.errors import InputError
+
+    def action() -> None:
+        from auditor.io import write_atomic
+
+        try:
+            data = json.loads(Path(report_file).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{report_file}: not a readable ftaudit JSON report ({exc})") from None
+        if not isinstance(data, dict) or data.get("schema_version") != 1:
+            raise InputError(f"{report_file}: not an ftaudit report (schema_version 1)")
+        text = render(data, output_format, output is None)
+        if output:
+            write_atomic(output, text)
+        else:
+            click.echo(text, nl=False)
+
+    guarded(action)
 
 
 @main.command()

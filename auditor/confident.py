@@ -69,26 +69,38 @@ def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.
         weight = np.exp((np.take_along_axis(similarity, keep, axis=1) - 1.0) / params.temperature)
         for column in range(k):
             votes += weight[:, column, None] * histogram[np.maximum(index[:, column], 0)]
-    votes = votes[groups].astype(np.float64) + FLOOR
-    return votes / votes.sum(axis=1, keepdims=True)
+    votes = votes[groups]
+    votes += FLOOR
+    votes /= votes.sum(axis=1, keepdims=True)
+    return votes
+
+
+CALIBRATION_ROWS = 20_000
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
     shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    shifted /= shifted.sum(axis=1, keepdims=True)
+    return shifted
 
 
-def calibrate(scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """softmax(scores × t) with the t that minimises the log-loss of the given labels."""
+def calibrate(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """softmax(scores × t) with the t that minimises the log-loss of the given labels (t fitted on
+    at most CALIBRATION_ROWS rows; one scalar needs no more)."""
     from scipy.optimize import minimize_scalar
 
-    rows = np.arange(len(labels))
+    sample = np.arange(len(labels))
+    if len(sample) > CALIBRATION_ROWS:
+        sample = np.sort(np.random.default_rng(seed).choice(len(labels), CALIBRATION_ROWS, replace=False))
+    part, part_labels = scores[sample].astype(np.float64), labels[sample]
+    rows = np.arange(len(sample))
 
     def loss(log_t: float) -> float:
-        return float(-np.log(softmax(scores * np.exp(log_t))[rows, labels] + FLOOR).mean())
+        return float(-np.log(softmax(part * np.exp(log_t))[rows, part_labels] + FLOOR).mean())
 
     best = minimize_scalar(loss, bounds=(-8.0, 4.0), method="bounded", options={"xatol": 1e-2})
-    return softmax(scores * np.exp(best.x))
+    scores *= np.float32(np.exp(best.x))
+    return softmax(scores)
 
 
 def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
@@ -96,28 +108,32 @@ def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: 
     """Out-of-fold probabilities of a linear discriminant (pooled covariance shrunk towards a scaled identity,
     as scikit-learn's LDA with `shrinkage`); folds never split a duplicate group. Each fold's model is the
     full-data sums minus the fold's, so ten folds cost little more than one fit."""
+    from scipy.sparse import csr_matrix
     from sklearn.model_selection import GroupKFold
 
-    x = vectors.astype(np.float64)
-    onehot = np.eye(n_classes)[labels]
-    scatter, sums, counts = x.T @ x, onehot.T @ x, onehot.sum(axis=0)
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    onehot = csr_matrix((np.ones(len(labels), dtype=np.float32), (np.arange(len(labels)), labels)),
+                        shape=(len(labels), n_classes))
+    scatter = (x.T @ x).astype(np.float64)
+    sums = np.asarray(onehot.T @ x, dtype=np.float64)
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     dim = x.shape[1]
-    scores = np.full((len(labels), n_classes), -1e9)
+    scores = np.full((len(labels), n_classes), -1e9, dtype=np.float32)
     folds = min(params.folds, int(groups.max()) + 1)
     if folds < 2:
         return np.full((len(labels), n_classes), 1.0 / n_classes)
     for train, held in GroupKFold(n_splits=folds, shuffle=True, random_state=params.seed).split(x, labels, groups):
         part, part_hot = x[held], onehot[held]
-        n_k = counts - part_hot.sum(axis=0)
-        means = (sums - part_hot.T @ part) / np.maximum(n_k, 1)[:, None]
-        within = scatter - part.T @ part - (means * n_k[:, None]).T @ means
+        n_k = counts - np.asarray(part_hot.sum(axis=0), dtype=np.float64).ravel()
+        means = (sums - np.asarray(part_hot.T @ part, dtype=np.float64)) / np.maximum(n_k, 1)[:, None]
+        within = scatter - (part.T @ part).astype(np.float64) - (means * n_k[:, None]).T @ means
         covariance = within / max(len(train) - np.count_nonzero(n_k), 1)
         covariance = (1 - params.shrinkage) * covariance + params.shrinkage * np.trace(covariance) / dim * np.eye(dim)
         coef = np.linalg.solve(covariance, means.T)
         present = n_k > 0
         fold_scores = part @ coef - 0.5 * np.sum(means.T * coef, axis=0) + np.log(np.maximum(n_k, 1) / len(train))
         scores[np.ix_(held, np.flatnonzero(present))] = fold_scores[:, present]
-    return calibrate(scores, labels)
+    return calibrate(scores, labels, params.seed)
 
 
 def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
@@ -126,9 +142,13 @@ def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: n
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     groups = compact_groups(groups)
     weight = params.neighbour_weight
-    probabilities = weight * neighbour_probabilities(vectors, labels, groups, n_classes, params)
+    probabilities = neighbour_probabilities(vectors, labels, groups, n_classes, params)
+    probabilities *= np.float32(weight)
     if weight < 1:
-        probabilities += (1 - weight) * discriminant_probabilities(vectors, labels, groups, n_classes, params)
+        discriminant = discriminant_probabilities(vectors, labels, groups, n_classes, params)
+        discriminant *= np.float32(1 - weight)
+        probabilities += discriminant
+        del discriminant
     return probabilities
 
 

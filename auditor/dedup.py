@@ -3,6 +3,7 @@ a lexical Jaccard score confirms them, and union-find turns confirmed pairs into
 from __future__ import annotations
 
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
@@ -85,7 +86,8 @@ def strip_affixes(texts: Iterable[str], prefix: str, suffix: str) -> list[str]:
 
 
 def ngrams(text: str, n: int) -> frozenset[str]:
-    return frozenset(text[i:i + n] for i in range(max(1, len(text) - n + 1)))
+    """Character n-grams, interned: a large set shares one string object per distinct n-gram."""
+    return frozenset(sys.intern(text[i:i + n]) for i in range(max(1, len(text) - n + 1)))
 
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -96,7 +98,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def words(text: str) -> tuple[str, ...]:
-    return tuple(PUNCTUATION.sub("", text).split())
+    return tuple(sys.intern(w) for w in PUNCTUATION.sub("", text).split())
 
 
 def _char_distance_at_most(a: str, b: str, limit: int) -> bool:

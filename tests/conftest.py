@@ -36,3 +36,23 @@ def isolated_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run from an empty folder so no ftaudit.toml or pyproject.toml of the repo is picked up."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every report any test produces through auditor.api.audit is validated against the JSON Schema."""
+    import json
+
+    import jsonschema
+
+    import auditor.api
+
+    schema = json.loads((ROOT / "auditor" / "report" / "report.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    original = auditor.api.audit
+
+    def validated_audit(*args, **kwargs):
+        report = original(*args, **kwargs)
+        validator.validate(json.loads(json.dumps(report.to_dict())))
+        return report
+
+    auditor.api.audit = validated_audit

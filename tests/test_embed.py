@@ -42,8 +42,20 @@ def test_second_run_is_served_from_cache_without_the_model(warm_cache: tuple[Pat
     again = Embedder(cache_dir=cache, quiet=True)
     assert np.array_equal(again.encode(list(reversed(TEXTS))), vectors[::-1])
     assert again.stats.cached == 4 and again.stats.computed == 0 and again._model is None
-    shards = list(cache.rglob("*.npz"))
-    assert shards and all(np.load(s, allow_pickle=False)["keys"].dtype.kind == "S" for s in shards)
+    shards = list(cache.rglob("shard-*.keys.npy"))
+    assert shards and all(np.load(s, allow_pickle=False).dtype.kind == "S" for s in shards)
+    assert all(s.with_name(s.name.replace(".keys.", ".vectors.")).is_file() for s in shards)
+
+
+def test_cache_compaction_keeps_every_vector(tmp_path: Path) -> None:
+    from auditor.embed import MAX_SHARDS
+
+    embedder = Embedder(cache_dir=tmp_path, quiet=True)
+    texts = [f"parcel number {i} is late" for i in range(MAX_SHARDS + 3)]
+    first = [embedder.encode([t])[0] for t in texts]
+    assert len(list(tmp_path.rglob("shard-*.keys.npy"))) <= MAX_SHARDS
+    again = Embedder(cache_dir=tmp_path, quiet=True)
+    assert np.allclose(again.encode(texts), np.stack(first)) and again.stats.computed == 0
 
 
 def test_warm_cache_never_imports_torch(warm_cache: tuple[Path, np.ndarray, Embedder]) -> None:

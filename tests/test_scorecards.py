@@ -91,3 +91,16 @@ def test_quoted_dataset_text_is_redacted_everywhere(tmp_path: Path, isolated_con
     dump = json.dumps(report) + markdown.render(report) + html_report.render(report)
     assert secret not in dump and email not in dump
     assert any(f["code"] == "DUP001" for c in report["checks"] for f in c["findings"])
+
+
+def test_render_command_reads_a_saved_report(sample_report: dict, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    saved = tmp_path / "report.json"
+    saved.write_text(json.dumps(sample_report))
+    result = CliRunner().invoke(main, ["render", str(saved), "--format", "markdown"])
+    assert result.exit_code == 0 and result.output == markdown.render(sample_report)
+    (tmp_path / "bad.json").write_text("[1, 2]")
+    assert CliRunner().invoke(main, ["render", str(tmp_path / "bad.json")]).exit_code == 2
