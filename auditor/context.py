@@ -72,6 +72,15 @@ class AuditContext:
 
         return self._memoised("representatives", split, compute)
 
+    def representative_vectors(self, split: str = "train") -> Any:
+        """Embeddings of the representatives only (the same array when no input repeats)."""
+        def compute() -> Any:
+            rows = self.representatives(split).rows
+            vectors = self.embeddings(split)
+            return vectors if len(rows) == len(vectors) else vectors[rows]
+
+        return self._memoised("representative_vectors", split, compute)
+
     def exact_groups(self, split: str = "train") -> dict[int, int]:
         """line -> group id (the group's first line) for every valid row whose normalised input repeats."""
         def compute() -> dict[int, int]:
@@ -90,8 +99,7 @@ class AuditContext:
             from auditor.neighbors import neighbour_graph
 
             section = self.config.section("neighbours")
-            vectors = self.embeddings(split)[self.representatives(split).rows]
-            return neighbour_graph(vectors, section["k"], section["min_pair_similarity"])
+            return neighbour_graph(self.representative_vectors(split), section["k"], section["min_pair_similarity"])
 
         return self._memoised("neighbour_graph", split, compute)
 
@@ -103,7 +111,7 @@ class AuditContext:
             reps = self.representatives(split)
             graph = self.neighbour_graph(split)
             texts = self.datasets[split].valid["input"].to_list()
-            vectors = self.embeddings(split)[reps.rows]
+            vectors = self.representative_vectors(split)
             result = near_duplicates([texts[r] for r in reps.rows], vectors, (graph.pair_i, graph.pair_j),
                                      near_params(self.config.section("duplicates")))
             position = {row: k for k, row in enumerate(reps.rows)}

@@ -217,8 +217,10 @@ class Embedder:
         self.stats.cached += int(found.sum())
         self.stats.computed += len(missing)
         self.stats.seconds += time.perf_counter() - started
+        if len(unique) == len(texts):
+            return vectors
         index = {t: i for i, t in enumerate(unique)}
-        return vectors[[index[t] for t in texts]] if len(texts) else vectors
+        return vectors[[index[t] for t in texts]]
 
     def _model_dir(self) -> Path:
         return default_model_dir() if not self.model else Path(self.model).expanduser()
