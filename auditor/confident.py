@@ -78,8 +78,10 @@ def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.
 CALIBRATION_ROWS = 20_000
 
 
-def softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+def softmax(scores: np.ndarray, in_place: bool = False) -> np.ndarray:
+    shifted = scores if in_place else scores.copy()
+    shifted -= shifted.max(axis=1, keepdims=True)
+    np.exp(shifted, out=shifted)
     shifted /= shifted.sum(axis=1, keepdims=True)
     return shifted
 
@@ -100,7 +102,7 @@ def calibrate(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarr
 
     best = minimize_scalar(loss, bounds=(-8.0, 4.0), method="bounded", options={"xatol": 1e-2})
     scores *= np.float32(np.exp(best.x))
-    return softmax(scores)
+    return softmax(scores, in_place=True)
 
 
 def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
@@ -161,9 +163,13 @@ def find_label_issues(probabilities: np.ndarray, labels: np.ndarray, confident_f
     sums = np.bincount(labels, weights=self_confidence, minlength=n_classes)
     counts = np.bincount(labels, minlength=n_classes)
     thresholds = np.maximum(np.where(counts > 0, sums / np.maximum(counts, 1), 1.0), 1.0 / n_classes)
-    confident = probabilities >= thresholds - 1e-9
-    guess = np.where(confident, probabilities, -1.0).argmax(axis=1)
-    has_guess = confident.any(axis=1)
+    guess = np.zeros(n, dtype=np.int64)
+    has_guess = np.zeros(n, dtype=bool)
+    for start in range(0, n, 8192):
+        block = probabilities[start:start + 8192]
+        confident = block >= thresholds - 1e-9
+        guess[start:start + 8192] = np.where(confident, block, -1.0).argmax(axis=1)
+        has_guess[start:start + 8192] = confident.any(axis=1)
     joint = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(joint, (labels[has_guess], guess[has_guess]), 1)
     estimated = int(joint.sum() - np.trace(joint))

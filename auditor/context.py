@@ -73,13 +73,11 @@ class AuditContext:
         return self._memoised("representatives", split, compute)
 
     def representative_vectors(self, split: str = "train") -> Any:
-        """Embeddings of the representatives only (the same array when no input repeats)."""
-        def compute() -> Any:
-            rows = self.representatives(split).rows
-            vectors = self.embeddings(split)
-            return vectors if len(rows) == len(vectors) else vectors[rows]
-
-        return self._memoised("representative_vectors", split, compute)
+        """Embeddings of the representatives only: the same array when no input repeats, else a
+        short-lived copy (not memoised, so it is freed once the graph and the groups are built)."""
+        rows = self.representatives(split).rows
+        vectors = self.embeddings(split)
+        return vectors if len(rows) == len(vectors) else vectors[rows]
 
     def exact_groups(self, split: str = "train") -> dict[int, int]:
         """line -> group id (the group's first line) for every valid row whose normalised input repeats."""
