@@ -134,11 +134,12 @@ def labels_ruling(labels: CheckResult, rows_valid: int, policy: Mapping[str, Any
         return
     share, bad = measured
     m = labels.metrics
-    parts = [f"{m[k]} {label}" for k, label in (("conflicting_rows", "rows with conflicting labels"),
-                                                 ("suspected_mislabels", "likely mislabels"),
-                                                 ("contradictions", "contradicting outputs"),
-                                                 ("vocabulary_variants", "label spelling variants"),
-                                                 ("format_breaks", "outputs breaking the common format")) if m.get(k)]
+    if m.get("task") == "generation":
+        named = (("contradicting_rows", "rows with contradicting outputs"), ("format_breaks", "outputs breaking the common format"))
+    else:
+        named = (("conflicting_rows", "rows with conflicting labels"), ("suspected_mislabels", "likely mislabels"),
+                 ("vocabulary_variants", "label spelling variants"))
+    parts = [f"{m[k]} {label}" for k, label in named if m.get(k)]
     detail = ", ".join(parts) if parts else "no inconsistencies"
     text = f"labels: {detail}; {share:.1%} of rows inconsistent"
     if share > policy["prompting_above_inconsistency"]:
