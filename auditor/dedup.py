@@ -185,12 +185,17 @@ def _bucket_pairs(buckets: dict[int, list[int]], max_bucket: int) -> set[tuple[i
     return pairs
 
 
-def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int) -> set[tuple[int, int]]:
+def deletion_buckets(tokens: Sequence[tuple[str, ...]]) -> dict[int, list[int]]:
+    """deletion key -> the items that have it."""
     buckets: dict[int, list[int]] = {}
     for i, words_of in enumerate(tokens):
         for key in deletion_keys(words_of):
             buckets.setdefault(key, []).append(i)
-    return _bucket_pairs(buckets, max_bucket)
+    return buckets
+
+
+def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int) -> set[tuple[int, int]]:
+    return _bucket_pairs(deletion_buckets(tokens), max_bucket)
 
 
 def _sketches(grams: Sequence[frozenset[str]], params: NearParams) -> list[Any]:
@@ -199,17 +204,23 @@ def _sketches(grams: Sequence[frozenset[str]], params: NearParams) -> list[Any]:
     return MinHash.bulk([[g.encode("utf-8") for g in s] for s in grams], num_perm=params.minhash_perm)
 
 
+def minhash_index(grams: Sequence[frozenset[str]], items: Sequence[int], params: NearParams) -> tuple[Any, list[Any]]:
+    """An LSH index over `items` and their sketches."""
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
+    sketches = _sketches([grams[i] for i in items], params)
+    with lsh.insertion_session() as session:
+        for item, sketch in zip(items, sketches):
+            session.insert(item, sketch)
+    return lsh, sketches
+
+
 def minhash_pairs(grams: Sequence[frozenset[str]], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
     """Lexical candidates among long texts, where a truncated embedding cannot see the differences."""
     if len(long_items) < 2:
         return set()
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
-    sketches = _sketches([grams[i] for i in long_items], params)
-    with lsh.insertion_session() as session:
-        for item, sketch in zip(long_items, sketches):
-            session.insert(item, sketch)
+    lsh, sketches = minhash_index(grams, long_items, params)
     pairs = set()
     for item, sketch in zip(long_items, sketches):
         pairs.update((min(item, j), max(item, j)) for j in lsh.query(sketch) if j != item)
@@ -284,10 +295,7 @@ def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_v
     query = prepare(query_texts, params, template=base.template)
     index, sims = nearest(query_vectors, base_vectors, k=min(k, len(base_texts)) or 1)
     candidates = {(i, int(j)) for i in range(len(query_texts)) for j, s in zip(index[i], sims[i]) if j >= 0 and s >= candidate_similarity}
-    buckets: dict[int, list[int]] = {}
-    for j, tokens in enumerate(base.tokens):
-        for key in deletion_keys(tokens):
-            buckets.setdefault(key, []).append(j)
+    buckets = deletion_buckets(base.tokens)
     for i, tokens in enumerate(query.tokens):
         for key in deletion_keys(tokens):
             members = buckets.get(key, ())
@@ -295,12 +303,7 @@ def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_v
                 candidates.update((i, j) for j in members)
     long_base, long_query = base.long_items(params.minhash_min_chars), query.long_items(params.minhash_min_chars)
     if long_base and long_query:
-        from datasketch import MinHashLSH
-
-        lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
-        with lsh.insertion_session() as session:
-            for j, sketch in zip(long_base, _sketches([base.grams[j] for j in long_base], params)):
-                session.insert(j, sketch)
+        lsh, _ = minhash_index(base.grams, long_base, params)
         for i, sketch in zip(long_query, _sketches([query.grams[i] for i in long_query], params)):
             candidates.update((i, j) for j in lsh.query(sketch))
     matches = []

@@ -30,6 +30,7 @@ class Parsed:
     turns: int = 1
     roles: str = ""
     tool_calls: bool = False
+    tools: str | None = None
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,12 @@ def _tool_call_text(message: Mapping[str, Any], index: int) -> str:
     return json.dumps(rendered, sort_keys=True, ensure_ascii=False)
 
 
+def _tool_definitions(record: Mapping[str, Any]) -> str | None:
+    """The record's `tools` (or legacy `functions`) as canonical JSON text; they are billed with every row."""
+    tools = record.get("tools", record.get("functions"))
+    return json.dumps(tools, ensure_ascii=False, sort_keys=True) if tools else None
+
+
 def parse_chat(record: Mapping[str, Any], needs_output: bool) -> Parsed:
     messages = record.get("messages")
     if "messages" not in record:
@@ -181,6 +188,7 @@ def parse_chat(record: Mapping[str, Any], needs_output: bool) -> Parsed:
         turns=max(roles.count("assistant"), 1),
         roles=",".join(roles),
         tool_calls=tool_calls,
+        tools=_tool_definitions(record),
     )
 
 

@@ -22,7 +22,7 @@ EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "c
 DETECT_SAMPLE = 500
 BOM = b"\xef\xbb\xbf"
 
-COLUMNS = ("line", "valid", "error", "input", "output", "label", "system", "turns", "roles", "tool_calls")
+COLUMNS = ("line", "valid", "error", "input", "output", "label", "system", "turns", "roles", "tool_calls", "tools")
 
 
 @dataclass(frozen=True)
@@ -262,10 +262,10 @@ def infer_task(outputs: list[str], has_tool_calls: bool, options: LoadOptions) -
 def _row(raw: RawRecord, parsed: Parsed | None, error: str | None) -> dict[str, Any]:
     if parsed is None:
         return {"line": raw.line, "valid": False, "error": error, "input": None, "output": None, "label": None,
-                "system": None, "turns": None, "roles": None, "tool_calls": None}
+                "system": None, "turns": None, "roles": None, "tool_calls": None, "tools": None}
     return {"line": raw.line, "valid": True, "error": None, "input": parsed.input, "output": parsed.output,
             "label": parsed.label, "system": parsed.system, "turns": parsed.turns, "roles": parsed.roles,
-            "tool_calls": parsed.tool_calls}
+            "tool_calls": parsed.tool_calls, "tools": parsed.tools}
 
 
 def choose_format(records: list[RawRecord], path: Path, split: str, options: LoadOptions) -> str:
@@ -313,7 +313,7 @@ def load_dataset(path: str | Path, split: str, options: LoadOptions = LoadOption
             continue
         rows.append(_row(raw, parsed, None))
     schema = {"line": pl.Int64, "valid": pl.Boolean, "error": pl.String, "input": pl.String, "output": pl.String,
-              "label": pl.String, "system": pl.String, "turns": pl.Int32, "roles": pl.String, "tool_calls": pl.Boolean}
+              "label": pl.String, "system": pl.String, "turns": pl.Int32, "roles": pl.String, "tool_calls": pl.Boolean, "tools": pl.String}
     frame = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
     task = "inputs"
     if needs_output:

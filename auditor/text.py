@@ -24,9 +24,10 @@ def fold_label(label: str) -> str:
 SNIPPET = 70
 
 
-def snippet(text: str) -> str:
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    """`text` on one line, cut to `limit` characters."""
     text = " ".join(text.split())
-    return text if len(text) <= SNIPPET else text[: SNIPPET - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def groups_of(assignment: list[int]) -> dict[int, list[int]]:

@@ -95,6 +95,7 @@ from typing import Any, Mapping
 
 from auditor.context import AuditContext
 from auditor.results import CheckResult, Finding
+from auditor.text import snippet
 
 ID = "coverage"
 FAMILY = "COV"
@@ -132,11 +133,6 @@ EXCERPT = 500
 EXAMPLES = 3
 NO_PRODUCTION = ("no production inputs given: coverage of real traffic is unknown; pass --production FILE "
                  "(any supported format, or a .txt file with one input per line) to measure it")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -326,11 +322,11 @@ def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int],
 
 
 def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int], tau: float) -> Finding:
-    quoted = "; ".join(f"\"{snippet(e['text'])}\" (line {e['line']})" for e in cluster["examples"])
+    quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in cluster["examples"])
     message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) have no training "
                f"example within τ = {tau:.2f}, e.g. {quoted}; collect ~{cluster['examples_to_collect']} more examples "
                f"like these (closest training example: line {cluster['nearest_train_line']} "
-               f"\"{snippet(cluster['nearest_train_example'])}\", similarity {cluster['nearest_train_similarity']:.2f})")
+               f"\"{snippet(cluster['nearest_train_example'], SNIPPET)}\", similarity {cluster['nearest_train_similarity']:.2f})")
     return Finding("COV003", "warning", message, tuple(rows), cluster, "production")
 
 
@@ -349,7 +345,7 @@ def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clust
                                 "reported cluster (one-offs, or groups too small to tell from chance)",
                                 tuple(matched.lines[p] for p in scattered), {"count": len(scattered)}, "production"))
     for summary, lines in training_only[:limit]:
-        quoted = "; ".join(f"\"{snippet(e['text'])}\" (line {e['line']})" for e in summary["examples"])
+        quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in summary["examples"])
         findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have no "
                                 f"production input within τ = {tau:.2f}", tuple(lines), summary, "train"))
     return findings

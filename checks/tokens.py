@@ -12,7 +12,7 @@ What it checks
   (on the cookbook's toy set every row matches exactly). Message `name` fields are not kept by
   the loader and are not counted (the cookbook adds 1 plus the name's tokens for each).
   For function-calling sets (assistant replies that are tool calls) each row's `tools` /
-  `functions` definitions are re-read from the file and counted as their JSON text (an estimate:
+  `functions` definitions (kept per row by the loader) are counted as their JSON text (an estimate:
   providers render them differently); the cookbook leaves them out, but they are billed.
   Then:
     * p50 / p90 / max of input, output, system and conversation tokens;
@@ -166,20 +166,6 @@ def message_roles(roles: str | None, has_system: bool) -> list[str]:
     return (["system"] if has_system else []) + ["user", "assistant"]
 
 
-def tool_definition_texts(ctx: AuditContext) -> dict[int, str]:
-    """line -> the JSON text of a row's `tools`/`functions`, re-read from the training file."""
-    from auditor.load import read_records
-
-    records, *_ = read_records(ctx.train.path, ctx.train.split)
-    texts = {}
-    for raw in records:
-        if isinstance(raw.record, dict):
-            tools = raw.record.get("tools", raw.record.get("functions"))
-            if tools:
-                texts[raw.line] = json.dumps(tools, ensure_ascii=False, sort_keys=True)
-    return texts
-
-
 def conversation_tokens(ctx: AuditContext, encoding: Any) -> dict[str, list[int]]:
     valid = ctx.train.valid
     lines = valid["line"].to_list()
@@ -194,8 +180,7 @@ def conversation_tokens(ctx: AuditContext, encoding: Any) -> dict[str, list[int]
         overheads.append(REPLY_PRIMING + sum(TOKENS_PER_MESSAGE + role_tokens[n] for n in names))
     tools = [0] * len(lines)
     if any(valid["tool_calls"].to_list()):
-        by_line = tool_definition_texts(ctx)
-        tools = count_tokens(encoding, [by_line.get(line) for line in lines])
+        tools = count_tokens(encoding, valid["tools"].to_list())
     counts["tools"] = tools
     counts["conversation"] = [sum(parts) for parts in zip(overheads, counts["input"], counts["output"],
                                                           counts["system"], tools)]
