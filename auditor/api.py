@@ -56,13 +56,7 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
         config = load_config(config, overrides=overrides)
     datasets = load_inputs(train, production, eval, load_options(config))
     loaded = time.perf_counter()
-    ctx = AuditContext(datasets, config, embedder)
-    if ctx.embedder is None:
-        from auditor.embed import Embedder
-
-        section = config.section("embedding")
-        ctx.embedder = Embedder(section["model"], Path(section["cache_dir"]) if section["use_cache"] else None,
-                                section["batch_size"], quiet, section["backend"])
+    ctx = AuditContext(datasets, config, embedder, quiet=quiet)
     results = run_checks(ctx, REGISTRY, only)
     if "sensitive" in REGISTRY:
         from auditor.runner import redacted
@@ -71,7 +65,8 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
         results = tuple(redacted(r, redact) for r in results)
     checked = time.perf_counter()
     verdict = decide(results, config.section("context"), config.section("verdict"))
-    embedding = ctx.embedder.stats.to_dict() if ctx.embedder.stats.texts else {"model": ctx.embedder.stats.model, "used": False}
+    stats = ctx.get_embedder().stats
+    embedding = stats.to_dict() if stats.texts else {"model": stats.model, "used": False}
     return Report(
         tool={"name": "ftaudit", "version": __version__},
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -26,6 +26,7 @@ class AuditContext:
     datasets: Mapping[str, Dataset]
     config: Config
     embedder: Any = None  # auditor.embed.Embedder; tests may pass their own
+    quiet: bool = True
     _memo: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     @property
@@ -41,7 +42,8 @@ class AuditContext:
             self._memo[key] = compute()
         return self._memo[key]
 
-    def _embedder(self) -> Any:
+    def get_embedder(self) -> Any:
+        """The run's embedder, made from the [embedding] config on first use (cheap: no model is loaded)."""
         if self.embedder is None:
             from pathlib import Path
 
@@ -49,13 +51,13 @@ class AuditContext:
 
             section = self.config.section("embedding")
             cache = Path(section["cache_dir"]) if section["use_cache"] else None
-            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=True, backend=section["backend"])
+            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=self.quiet, backend=section["backend"])
         return self.embedder
 
     def embeddings(self, split: str = "train") -> Any:
         """Normalised vectors of the valid rows' inputs, in row order (numpy float32)."""
         texts = self.datasets[split].valid["input"].to_list()
-        return self._memoised("embeddings", split, lambda: self._embedder().encode(texts))
+        return self._memoised("embeddings", split, lambda: self.get_embedder().encode(texts))
 
     def input_keys(self, split: str = "train") -> list[str]:
         """The normalised input of every valid row (NFKC, case-folded, spaces collapsed, edges trimmed)."""

@@ -356,8 +356,7 @@ def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | 
         else:
             undecided.append(rows)
     if undecided:
-        ctx.embeddings("train")
-        vectors = ctx.embedder.encode([outputs[r] for rows in undecided for r in rows])
+        vectors = ctx.get_embedder().encode([outputs[r] for rows in undecided for r in rows])
         start = 0
         for rows in undecided:
             block = vectors[start:start + len(rows)]
