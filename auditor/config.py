@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from auditor.errors import ConfigError
+from auditor.io import default_cache_dir
+from auditor.registry import REGISTRY
 from auditor.verdict import DECISIONS, POLICY_DEFAULTS
 
 CONTEXT_KEYS: dict[str, type] = {
@@ -36,7 +38,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "embedding": {
         "model": "",
-        "cache_dir": ".ftaudit-cache",
+        "cache_dir": default_cache_dir(),  # FTAUDIT_CACHE_DIR, else the user cache folder
         "use_cache": True,
         "batch_size": 64,
         "backend": "onnx",
@@ -71,8 +73,6 @@ class Config:
 
 
 def all_defaults() -> dict[str, dict[str, Any]]:
-    from auditor.registry import REGISTRY
-
     defaults = copy.deepcopy(CORE_DEFAULTS)
     defaults["embedding"]["cache_dir"] = os.environ.get("FTAUDIT_CACHE_DIR", defaults["embedding"]["cache_dir"])
     for check_id, check in REGISTRY.items():

@@ -1,38 +1,62 @@
 """The explicit list of checks, in the order they run; one module per check in `checks/`."""
 from __future__ import annotations
 
-from types import ModuleType
-from typing import Any, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
 
 from checks import coverage as coverage_check
 from checks import duplicates as duplicates_check
 from checks import format as format_check
 from checks import labels as labels_check
+from checks import outputs as outputs_check
+from checks import preference as preference_check
 from checks import sensitive as sensitive_check
 from checks import size as size_check
 from checks import tokens as tokens_check
 
 
-class Check(Protocol):
-    """What every module in `checks/` provides (its docstring is its user documentation)."""
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
+    from auditor.results import CheckResult
 
+
+class Check(Protocol):
+    """What every module in `checks/` provides (its docstring is its user documentation).
+
+    `run` returns a `CheckResult`; a check whose outcome moves the ruling sets typed evidence on it
+    (`auditor.evidence`). Thresholds live in `DEFAULTS` (the `[ID]` config section)."""
+
+    __doc__: str | None
     ID: str
     FAMILY: str
     CODES: Mapping[str, str]
     DEFAULTS: Mapping[str, Any]
 
-    def run(self, ctx: Any, config: Mapping[str, Any]) -> Any: ...
+    def run(self, ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult: ...
 
 
-REGISTRY: dict[str, ModuleType] = {
+@runtime_checkable
+class Redactor(Protocol):
+    """Optional hook: a check that can mask the sensitive data it detects in any text."""
+
+    def redact_text(self, text: str, config: Mapping[str, Any]) -> str: ...
+
+
+REGISTRY: dict[str, Check] = {
     format_check.ID: format_check,
     duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
     labels_check.ID: labels_check,
+    outputs_check.ID: outputs_check,
+    preference_check.ID: preference_check,
     coverage_check.ID: coverage_check,
     tokens_check.ID: tokens_check,
     sensitive_check.ID: sensitive_check,
 }
+
+
+def redactors() -> list[tuple[str, Redactor]]:
+    """Checks providing the optional `redact_text` hook, with their ids (their config section)."""
+    return [(check_id, check) for check_id, check in REGISTRY.items() if isinstance(check, Redactor)]
 
 
 def all_codes() -> dict[str, tuple[str, str]]:
@@ -44,8 +68,12 @@ def find_doc(name: str) -> tuple[str, str] | None:
     """A check's documentation by check id, code family or finding code: (heading, text)."""
     key = name.strip()
     for check in REGISTRY.values():
-        if key.lower() == check.ID or key.upper() == check.FAMILY:
+        if key.lower() == check.ID:
             return f"{check.ID} ({check.FAMILY})", (check.__doc__ or "").strip()
+    family = [check for check in REGISTRY.values() if key.upper() == check.FAMILY]
+    if family:
+        heading = ", ".join(f"{check.ID} ({check.FAMILY})" for check in family)
+        return heading, "\n\n".join((check.__doc__ or "").strip() for check in family)
     codes = all_codes()
     if key.upper() in codes:
         check_id, title = codes[key.upper()]

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from auditor.evidence import Evidence
+
 STATUSES = ("pass", "warn", "fail", "error", "skipped")
 SEVERITIES = ("error", "warning", "info")
 SPLITS = ("train", "eval", "production")
@@ -47,11 +49,13 @@ class CheckResult:
     findings: tuple[Finding, ...] = ()
     row_values: RowValues = field(default_factory=dict, compare=False, repr=False)
     seconds: float = 0.0
+    evidence: tuple[Evidence, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown status {self.status!r}")
         object.__setattr__(self, "findings", tuple(self.findings))
+        object.__setattr__(self, "evidence", tuple(self.evidence))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +65,7 @@ class CheckResult:
             "metrics": dict(self.metrics),
             "findings": [f.to_dict() for f in self.findings],
             "seconds": round(self.seconds, 3),
+            "evidence": [e.to_dict() for e in self.evidence],
         }
 
 

@@ -42,11 +42,14 @@ Codes
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from auditor.context import AuditContext
-from auditor.load import Dataset
+from auditor.evidence import FormatEvidence
 from auditor.results import CheckResult, Finding
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
+    from auditor.load import Dataset
 
 ID = "format"
 FAMILY = "FMT"
@@ -167,6 +170,15 @@ def system_findings(dataset: Dataset) -> list[Finding]:
     return [Finding("FMT011", "warning", message, tuple(missing), {"rows_without": len(missing)}, dataset.split)]
 
 
+def format_evidence(rows_read: int, rows_valid: int, invalid_lines: tuple[int, ...], max_invalid_share: float,
+                    summary: str = "") -> FormatEvidence:
+    """The evidence the ruling reads: unusable when nothing is valid or too large a share is malformed."""
+    share = round((rows_read - rows_valid) / rows_read, 4) if rows_read else 0.0
+    unusable = rows_valid == 0 or share > max_invalid_share
+    return FormatEvidence(rows_read, rows_valid, invalid_lines, share, max_invalid_share, unusable,
+                          summary if unusable else "")
+
+
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     findings: list[Finding] = []
     metrics: dict[str, Any] = {}
@@ -201,4 +213,7 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         summary = f"{train['rows_valid']} of {train['rows_read']} training rows valid ({train['format']}, {train['task']})"
         if any(f.severity in ("error", "warning") for f in findings):
             status = "warn"
-    return CheckResult(ID, status, summary, metrics, tuple(findings))
+    invalid_lines = tuple(sorted({r for f in findings if f.split == "train" and f.severity == "error" for r in f.rows}))
+    evidence = format_evidence(train["rows_read"], train["rows_valid"], invalid_lines, config["max_invalid_share"],
+                               summary)
+    return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

@@ -1,4 +1,7 @@
-"""Labels: conflicting, misspelled, imbalanced and likely wrong labels; contradicting and inconsistently formatted outputs.
+"""Labels: conflicting, misspelled, imbalanced and likely wrong labels of a classification set.
+
+Generative sets (chat, prompt/completion, instruction) are checked by `outputs` (contradicting and
+inconsistently formatted outputs, system prompts).
 
 What it checks
   Classification sets (one label per row):
@@ -28,17 +31,6 @@ What it checks
   - Learnability: the cross-validated accuracy of that classifier and a learning curve over
     learning_curve_fractions of the duplicate groups; accuracy is still improving when the last
     step gains at least rising_accuracy_gain.
-  Generative sets (chat, prompt/completion, instruction):
-  - Contradictions: rows of one exact or near-duplicate input group whose outputs disagree —
-    different final answers where most outputs carry a final-answer pattern (GSM8K's "#### n",
-    \\boxed{}, "The answer is …", "Answer: …"), different tool calls, or else different figures
-    (the numbers in the outputs) or output embeddings with cosine under output_similarity.
-  - Output format: when at least format_min_share of the rows agree on a property, the rows that
-    do not: tool call or text reply, JSON or text, the JSON key set, the type of each tool
-    argument, a final-answer line, a fixed marker prefix or suffix of the outputs (a separator,
-    stop word or edge whitespace, as OpenAI's legacy data validator checked) and, for
-    prompt/completion sets, the separator that ends every prompt.
-  - System prompts (any chat set): more than one distinct system prompt.
 
 Why it matters
   Fine-tuning bakes inconsistent supervision into the weights: two labels for one input teach
@@ -80,8 +72,7 @@ Calibration (bench/labels_bench.py, all-MiniLM-L6-v2, 2 CPU cores)
   and no format break.
 
 Config ([labels] in ftaudit.toml)
-  max_inconsistent_share = 0.1  share of rows in conflicts or suspected (generative: contradictions
-                                or format breaks) above which the check fails
+  max_inconsistent_share = 0.1  share of rows in conflicts or suspected above which the check fails
   conflict_similarity = 0.95    input cosine at or above which different labels conflict
   spelling_edit_ratio = 0.1     character edits allowed per character between spellings (at least 1)
   spelling_min_chars = 5        shorter labels are compared only after folding, never for typos
@@ -96,26 +87,26 @@ Config ([labels] in ftaudit.toml)
   confident_fraction = 0.5      the suspected label's probability must reach this share of its class threshold
   learning_curve_fractions = [0.25, 0.5, 1.0]   shares of the data for the learning curve
   rising_accuracy_gain = 0.01   accuracy gain over the last step that counts as still improving
-  output_similarity = 0.8       duplicate inputs whose outputs' cosine is lower contradict
-  format_min_share = 0.9        share of rows that makes a format (or final-answer pattern) dominant
   max_findings = 200            findings listed per code (the rest are summarised in one)
   seed = 0                      folds and learning-curve samples
 
 Codes
   LBL001 conflicting labels for the same or a near-identical input · LBL002 label spelling variants
   LBL003 imbalanced labels · LBL004 labels with too few examples · LBL005 likely mislabelled row
-  LBL006 contradicting outputs for the same or a near-identical input · LBL007 rows breaking the
-  dominant output format · LBL008 several distinct system prompts · LBL009 too many inconsistent rows
-  LBL010 accuracy still rising with more data
+  LBL009 too many inconsistent rows · LBL010 accuracy still rising with more data
+  LBL012 every row carries the same label (LBL006–LBL008 and LBL011 belong to the `outputs` check)
 """
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from auditor.context import AuditContext
+from auditor.evidence import ConsistencyEvidence, Inconsistency, StepHint
 from auditor.results import CheckResult, Finding
 from auditor.text import groups_of, snippet
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
 
 ID = "labels"
 FAMILY = "LBL"
@@ -125,11 +116,9 @@ CODES = {
     "LBL003": "imbalanced labels",
     "LBL004": "labels with too few examples",
     "LBL005": "likely mislabelled row",
-    "LBL006": "contradicting outputs for the same or a near-identical input",
-    "LBL007": "rows breaking the dominant output format",
-    "LBL008": "several distinct system prompts",
     "LBL009": "too many inconsistent rows",
     "LBL010": "accuracy still rising with more data",
+    "LBL012": "every row carries the same label",
 }
 DEFAULTS: dict[str, Any] = {
     "max_inconsistent_share": 0.1,
@@ -147,8 +136,6 @@ DEFAULTS: dict[str, Any] = {
     "confident_fraction": 0.5,
     "learning_curve_fractions": [0.25, 0.5, 1.0],
     "rising_accuracy_gain": 0.01,
-    "output_similarity": 0.8,
-    "format_min_share": 0.9,
     "max_findings": 200,
     "seed": 0,
 }
@@ -332,131 +319,59 @@ def classification(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[F
     return findings, metrics, row_values, conflicting | suspected
 
 
-def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | None) -> tuple[list[Finding], int, set[int]]:
-    import numpy as np
-
-    from auditor.outputs import final_answer, numbers
-
-    valid = ctx.train.valid
-    lines, texts, outputs = valid["line"].to_list(), valid["input"].to_list(), valid["output"].to_list()
-    tool_calls, keys = valid["tool_calls"].to_list(), ctx.output_keys("train")
-    reps = ctx.representatives("train").of_row
-    pending: list[tuple[list[int], str]] = []
-    undecided: list[list[int]] = []
-    for rows in groups_of(ctx.near_groups("train")[1]).values():
-        if len({keys[r] for r in rows}) == 1:
-            continue
-        if all(tool_calls[r] for r in rows):
-            pending.append((rows, "different tool calls"))
-        elif pattern:
-            if len({a for a in (final_answer(outputs[r], pattern) for r in rows) if a is not None}) > 1:
-                pending.append((rows, "different final answers"))
-        elif len({numbers(outputs[r]) for r in rows}) > 1:
-            pending.append((rows, "different figures"))
-        else:
-            undecided.append(rows)
-    if undecided:
-        vectors = ctx.get_embedder().encode([outputs[r] for rows in undecided for r in rows])
-        start = 0
-        for rows in undecided:
-            block = vectors[start:start + len(rows)]
-            start += len(rows)
-            if float(np.min(block @ block.T)) < config["output_similarity"]:
-                pending.append((rows, "diverging outputs"))
-    findings, rows_in = [], set()
-    name = ctx.train.path.name
-    for rows, why in sorted(pending, key=lambda item: item[0][0]):
-        rows_in.update(rows)
-        same = "the same input" if len({reps[r] for r in rows}) == 1 else "nearly the same input"
-        answers = {lines[r]: (final_answer(outputs[r], pattern) if pattern and why == "different final answers" else snippet(outputs[r])) for r in rows}
-        shown = "; ".join(f"line {line}: {answer!r}" for line, answer in list(answers.items())[:4])
-        message = f"{name}: {len(rows)} rows with {same} (\"{snippet(texts[rows[0]])}\") have {why}: {shown}"
-        findings.append(Finding("LBL006", "warning", message, tuple(answers), {"reason": why, "outputs": answers}))
-    return capped(findings, "LBL006", "contradiction groups", config["max_findings"]), len(pending), rows_in
+def single_label_finding(ctx: AuditContext) -> Finding | None:
+    labels = ctx.train.valid["label"].drop_nulls().unique().to_list()
+    if len(labels) != 1:
+        return None
+    message = (f"{ctx.train.path.name}: all {ctx.train.rows_valid} rows carry the label {labels[0]!r}; a classifier "
+               "trained on one label learns nothing (a constant answers as well)")
+    return Finding("LBL012", "error", message, (), {"label": labels[0]})
 
 
-def format_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], set[int]]:
-    from auditor.outputs import format_rules
-
-    dataset = ctx.train
-    valid = dataset.valid
-    lines = valid["line"].to_list()
-    rules = format_rules(valid["output"].to_list(), valid["tool_calls"].to_list(), valid["input"].to_list(),
-                         dataset.format == "prompt_completion", config["format_min_share"])
-    findings, broken = [], set()
-    for rule in rules:
-        broken.update(rule.breaks)
-        break_lines = [lines[r] for r in rule.breaks]
-        others = ", ".join(f"{value!r} ({n})" for value, n in list(rule.variants.items())[1:4])
-        message = (f"{dataset.path.name}: {len(break_lines)} row(s) break the {rule.name} most rows share "
-                   f"({rule.dominant!r}, {rule.share:.0%}): lines {listed(break_lines)}; instead {others}")
-        findings.append(Finding("LBL007", "warning", message, tuple(break_lines),
-                                {"rule": rule.name, "dominant": rule.dominant, "share": rule.share, "variants": rule.variants}))
-    summary = {rule.name: {"dominant": rule.dominant, "share": rule.share, "breaks": len(rule.breaks)} for rule in rules}
-    return findings, summary, broken
-
-
-def system_prompt_finding(ctx: AuditContext) -> tuple[list[Finding], int]:
+def system_prompts(ctx: AuditContext) -> int:
     from auditor.text import normalize
 
-    valid = ctx.train.valid
-    present = [(line, normalize(s), s) for line, s in zip(valid["line"].to_list(), valid["system"].to_list()) if s and s.strip()]
-    counts = Counter(key for _, key, _ in present)
-    if len(counts) < 2:
-        return [], len(counts)
-    common = counts.most_common(1)[0][0]
-    example = {key: text for _, key, text in reversed(present)}
-    shown = "; ".join(f"\"{snippet(example[key])}\" ({n})" for key, n in counts.most_common(4))
-    per_row = len(counts) > len(present) / 2
-    rows = () if per_row else tuple(line for line, key, _ in present if key != common)
-    message = (f"{ctx.train.path.name}: {len(counts)} distinct system prompts"
-               f"{' (nearly one per row: per-row context?)' if per_row else ''}: {shown}")
-    data = {"distinct": len(counts), "counts": {snippet(example[k]): n for k, n in counts.most_common(20)}}
-    return [Finding("LBL008", "info" if per_row else "warning", message, rows, data)], len(counts)
+    return len({normalize(s) for s in ctx.train.valid["system"].drop_nulls().to_list() if s.strip()})
 
 
-def generative(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], set[int]]:
-    from auditor.outputs import answer_pattern
-
-    valid = ctx.train.valid
-    text_outputs = [o for o, t in zip(valid["output"].to_list(), valid["tool_calls"].to_list()) if not t]
-    pattern = answer_pattern(text_outputs, config["format_min_share"])
-    found, groups, contradicting = contradictions(ctx, config, pattern)
-    formats, rules, broken = format_findings(ctx, config)
-    metrics = {"conflict_groups": groups, "conflicting_rows": len(contradicting),
-               "contradictions": groups, "contradicting_rows": len(contradicting),
-               "format_breaks": len(broken), "format_rules": rules, "final_answer_pattern": pattern,
-               "vocabulary_variants": 0, "suspected_mislabels": 0, "mislabel_rate": 0.0,
-               "cv_accuracy": None, "learning_curve": None, "still_improving": None}
-    return found + formats, metrics, contradicting | broken
+def step_hints(findings: list[Finding]) -> tuple[StepHint, ...]:
+    return tuple(StepHint(f.code, f.message, f.rows, len(f.rows)) for f in findings
+                 if f.code in ("LBL001", "LBL002", "LBL005") and f.severity == "warning" and f.rows)
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     train = ctx.train
     if train.rows_valid == 0:
-        return CheckResult(ID, "skipped", "no valid training rows to check labels or outputs")
-    if train.task == "classification":
-        findings, metrics, row_values, inconsistent = classification(ctx, config)
-        metrics.update(format_breaks=0, contradictions=0)
-    else:
-        findings, metrics, inconsistent = generative(ctx, config)
-        row_values = {}
-    prompts, distinct = system_prompt_finding(ctx)
-    findings += prompts
+        return CheckResult(ID, "skipped", "no valid training rows to check labels")
+    if train.task != "classification":
+        return CheckResult(ID, "skipped", f"a {train.task} set has no labels (its outputs are checked by 'outputs')")
+    single = single_label_finding(ctx)
+    if single is not None:
+        evidence = ConsistencyEvidence("labels", train.rows_valid, 0, single_label=str(single.data["label"]))
+        return CheckResult(ID, "fail", single.message.split(": ", 1)[1], {"task": train.task, "labels": 1},
+                           (single,), evidence=(evidence,))
+    findings, metrics, row_values, inconsistent = classification(ctx, config)
+    metrics.update(format_breaks=0, contradictions=0)
     share = len(inconsistent) / train.rows_valid
-    metrics = {"task": train.task, "rows_valid": train.rows_valid, **metrics, "system_prompts": distinct,
+    metrics = {"task": train.task, "rows_valid": train.rows_valid, **metrics, "system_prompts": system_prompts(ctx),
                "inconsistent_rows": len(inconsistent), "inconsistent_share": round(share, 4)}
     status = "warn" if any(f.severity in ("warning", "error") for f in findings) else "pass"
     if share > config["max_inconsistent_share"]:
         status = "fail"
         findings.append(Finding("LBL009", "error", f"{train.path.name}: {share:.1%} of rows are inconsistent "
-                                f"(more than {config['max_inconsistent_share']:.0%})", (), {"inconsistent_share": round(share, 4)}))
-    if train.task == "classification":
-        accuracy = f", cross-validated accuracy {metrics['cv_accuracy']:.3f}" if metrics["cv_accuracy"] is not None else ""
-        summary = (f"{metrics['conflict_groups']} conflict group(s) ({metrics['conflicting_rows']} rows), "
-                   f"{metrics['vocabulary_variants']} label spelling variant(s), {metrics['suspected_mislabels']} suspected "
-                   f"mislabel(s) ({metrics['mislabel_rate']:.1%}){accuracy}")
-    else:
-        summary = (f"{metrics['contradictions']} contradiction group(s) ({metrics['contradicting_rows']} rows), "
-                   f"{metrics['format_breaks']} row(s) breaking the dominant output format, {distinct} system prompt(s)")
-    return CheckResult(ID, status, summary, metrics, tuple(findings), {"train": row_values} if row_values else {})
+                                f"(more than {config['max_inconsistent_share']:.0%})", (),
+                                {"inconsistent_share": round(share, 4)}))
+    accuracy = f", cross-validated accuracy {metrics['cv_accuracy']:.3f}" if metrics["cv_accuracy"] is not None else ""
+    summary = (f"{metrics['conflict_groups']} conflict group(s) ({metrics['conflicting_rows']} rows), "
+               f"{metrics['vocabulary_variants']} label spelling variant(s), {metrics['suspected_mislabels']} suspected "
+               f"mislabel(s) ({metrics['mislabel_rate']:.1%}){accuracy}")
+    parts = (Inconsistency("rows with conflicting labels", metrics["conflicting_rows"]),
+             Inconsistency("likely mislabels", metrics["suspected_mislabels"]),
+             Inconsistency("label spelling variants", metrics["vocabulary_variants"]))
+    curve = tuple(float(a) for a in (metrics.get("learning_curve") or {}).values()) \
+        if isinstance(metrics.get("learning_curve"), dict) else tuple(metrics.get("learning_curve") or ())
+    evidence = ConsistencyEvidence("labels", train.rows_valid, len(inconsistent), tuple(p for p in parts if p.rows),
+                                   still_improving=bool(metrics.get("still_improving")), learning_curve=curve,
+                                   steps=step_hints(findings))
+    return CheckResult(ID, status, summary, metrics, tuple(findings), {"train": row_values} if row_values else {},
+                       evidence=(evidence,))

@@ -39,10 +39,13 @@ Codes
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from auditor.context import AuditContext
+from auditor.evidence import SizeEvidence, SizeThresholds
 from auditor.results import CheckResult, Finding
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
 
 ID = "size"
 FAMILY = "SIZE"
@@ -69,6 +72,13 @@ def tier_of(usable: int, config: Mapping[str, Any]) -> str:
     if usable >= config["minimum_from"]:
         return "minimum"
     return "insufficient"
+
+
+def size_evidence(usable: int, rows_valid: int, config: Mapping[str, Any] = DEFAULTS, **removed: Any) -> SizeEvidence:
+    """The evidence the ruling reads: usable count, its tier under `config`'s thresholds, what was taken off."""
+    thresholds = SizeThresholds(config["minimum_from"], config["preferred_from"], config["strong_from"])
+    return SizeEvidence(usable, tier_of(usable, config), rows_valid, thresholds,
+                        min_examples_per_label=config["min_examples_per_label"], **removed)
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -119,8 +129,11 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
             listed = ", ".join(f"'{label}' ({n})" for label, n in list(thin.items())[:10])
             message = f"{name}: {len(thin)} label(s) under {config['min_examples_per_label']} usable examples: {listed}"
             findings.append(Finding("SIZE003", "warning", message, tuple(thin_rows), {"labels": thin}))
+            metrics["thin_labels"] = thin
     status = {"insufficient": "fail", "minimum": "warn"}.get(tier, "pass")
     if status == "pass" and any(f.code == "SIZE003" for f in findings):
         status = "warn"
     summary = f"{usable} usable examples of {len(lines)} valid rows ({len(dropped)} duplicates not counted): tier '{tier}'"
-    return CheckResult(ID, status, summary, metrics, tuple(findings))
+    evidence = size_evidence(usable, len(lines), config, removed_duplicates=len(dropped),
+                             thin_labels=tuple(metrics.get("thin_labels", {}).items()), labels=metrics.get("labels", 0))
+    return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

@@ -15,11 +15,8 @@ def test_every_check_module_is_registered() -> None:
 
 def test_codes_are_unique_and_in_their_family() -> None:
     seen: dict[str, str] = {}
-    families = set()
     for check_id, check in REGISTRY.items():
         assert check.ID == check_id
-        assert check.FAMILY not in families
-        families.add(check.FAMILY)
         for code in check.CODES:
             assert re.fullmatch(rf"{check.FAMILY}\d{{3}}", code), code
             assert code not in seen, f"{code} in {check_id} and {seen.get(code)}"
@@ -44,3 +41,23 @@ def test_find_doc_by_id_family_and_code() -> None:
     heading, text = find_doc("SIZE002")
     assert "SIZE002" in heading and "Usable examples" in text
     assert find_doc("NOPE999") is None
+
+
+def test_a_shared_family_explains_every_check_in_it() -> None:
+    heading, text = find_doc("LBL")
+    assert heading == "labels (LBL), outputs (LBL)" and "LBL001" in text and "LBL006" in text
+    assert find_doc("LBL006")[0].endswith("check 'outputs'") and find_doc("LBL001")[0].endswith("check 'labels'")
+
+
+def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    modules = sorted(".".join(p.relative_to(root).with_suffix("").parts) for folder in ("auditor", "checks")
+                     for p in (root / folder).rglob("*.py") if p.name != "__main__.py")
+    script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
+    for module in modules:
+        done = subprocess.run([sys.executable, "-c", script, module], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, f"import {module} alone fails: {done.stderr.strip().splitlines()[-1:]}"
