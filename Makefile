@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test bench clean
+.PHONY: install demo lint test bench clean
 
 install: $(STAMP)
 
@@ -27,6 +27,10 @@ demo: $(STAMP)
 	$(VENV)/bin/ftaudit render $(DEMO)/report.json --format html -o $(DEMO)/scorecard.html
 	$(VENV)/bin/ftaudit render $(DEMO)/report.json
 	@echo "Wrote $(DEMO)/scorecard.md, $(DEMO)/scorecard.html, $(DEMO)/report.json and $(DEMO)/annotations.jsonl"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -24,7 +24,9 @@ def merged_values(results: Sequence[CheckResult]) -> dict[str, dict[str, Mapping
 
 
 def annotations(datasets: Mapping[str, Dataset], results: Sequence[CheckResult]) -> Any:
-    """A polars frame: split, line, valid, error, label, then every ROW_FIELDS column (null where not computed)."""
+    """A polars frame: split, line, valid, error, label, every ROW_FIELDS column (null where not computed), the
+    row's input text (null for a malformed row), then `file` and `file_line` (the shard of a folder or glob, and the
+    row's line there; the file's name and `line` for one file)."""
     import polars as pl
 
     values = merged_values(results)
@@ -34,7 +36,10 @@ def annotations(datasets: Mapping[str, Dataset], results: Sequence[CheckResult])
         base = dataset.frame.select("line", "valid", "error", "label")
         lines = base["line"].to_list()
         columns = {name: [values.get(split, {}).get(name, {}).get(line) for line in lines] for name in (*ROW_FIELDS, *extra)}
-        frames.append(pl.DataFrame({"split": [split] * len(lines), **base.to_dict(), **columns}, strict=False))
+        text = {"input": dataset.frame["input"]}  # the row's input (redacted by the audit's redaction chokepoint)
+        where = dataset.frame.select("file", "file_line").to_dict()  # the shard and its own line (`line` runs on)
+        data = {"split": [split] * len(lines), **base.to_dict(), **columns, **text, **where}
+        frames.append(pl.DataFrame(data, strict=False))
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 

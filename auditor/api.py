@@ -21,7 +21,8 @@ def load_options(config: Config) -> LoadOptions:
     if fmt != "auto" and fmt not in FORMATS:
         raise InputError(f"unknown data format '{fmt}'; expected auto or one of {', '.join(FORMATS)}")
     fields = FieldMap(section["input_field"] or None, section["output_field"] or None, section["label_field"] or None)
-    return LoadOptions(fmt, fields, section["classification_max_distinct_ratio"], section["classification_max_label_words"])
+    return LoadOptions(fmt, fields, section["classification_max_distinct_ratio"], section["classification_max_label_words"],
+                       section["encoding"])
 
 
 def load_inputs(train: str | Path, production: str | Path | None, eval: str | Path | None,
@@ -45,6 +46,7 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
           config: Config | str | Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None,
           quiet: bool = True, only: Iterable[str] | None = None, embedder: Any = None) -> Report:
     from auditor.annotate import annotations
+    from auditor.redaction import Redactor
     from auditor.registry import REGISTRY
     from auditor.runner import run_checks
     from auditor.verdict import decide
@@ -57,25 +59,21 @@ def audit(train: str | Path, production: str | Path | None = None, eval: str | P
     datasets = load_inputs(train, production, eval, load_options(config))
     loaded = time.perf_counter()
     ctx = AuditContext(datasets, config, embedder, quiet=quiet)
-    results = run_checks(ctx, REGISTRY, only)
-    if "sensitive" in REGISTRY:
-        from auditor.runner import redacted
-
-        redact = REGISTRY["sensitive"].redact_text
-        results = tuple(redacted(r, redact) for r in results)
+    redactor = Redactor.for_config(config)  # the one chokepoint: every string below leaves the process redacted
+    results = tuple(redactor.result(r) for r in run_checks(ctx, REGISTRY, only))
     checked = time.perf_counter()
-    verdict = decide(results, config.section("context"), config.section("verdict"))
+    verdict = redactor.value(decide(results, config.section("context"), config.section("verdict")))
     stats = ctx.get_embedder().stats
     embedding = stats.to_dict() if stats.texts else {"model": stats.model, "used": False}
     return Report(
         tool={"name": "ftaudit", "version": __version__},
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        inputs={split: summarise(d) for split, d in datasets.items()},
+        inputs={split: redactor.value(summarise(d)) for split, d in datasets.items()},
         verdict=verdict,
         checks=results,
-        config=config.to_dict(),
-        embedding=embedding,
-        annotations=annotations(datasets, results),
+        config=redactor.value(config.to_dict()),
+        embedding=redactor.value(embedding),
+        annotations=redactor.frame(annotations(datasets, results)),
         timings={"load_seconds": round(loaded - started, 3), "checks_seconds": round(checked - loaded, 3),
                  "total_seconds": round(time.perf_counter() - started, 3)},
     )

@@ -8,8 +8,12 @@ from typing import Any
 import click
 
 from auditor import __version__
+from auditor.formats import FORMATS
+from auditor.providers import PROVIDERS
+from auditor.report.registry import RENDERERS
 
 EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
+RENDERER_NAMES = list(RENDERERS)
 
 
 def fail(message: str) -> None:
@@ -27,7 +31,24 @@ def parse_fields(values: tuple[str, ...]) -> dict[str, str]:
     return fields
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Main(click.Group):
+    """The command group, ending on SIGINT/SIGTERM with one line and exit 130/143 (not click's 'Aborted!', exit 1)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from auditor.guards import Interrupted, clean_up, install_signal_handlers, restore_signal_handlers
+
+        previous = install_signal_handlers()
+        try:
+            return super().main(*args, **kwargs)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            clean_up()
+            click.echo("ftaudit: interrupted", err=True)
+            sys.exit(exc.exit_code if isinstance(exc, Interrupted) else 130)
+        finally:
+            restore_signal_handlers(previous)
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ftaudit")
 def main() -> None:
     """Audit a fine-tuning dataset: is it ready to fine-tune on, or should prompting stay?"""
@@ -58,6 +79,21 @@ def build_overrides(fields: tuple[str, ...], data_format: str | None, model: str
     overrides: dict[str, dict[str, Any]] = {"load": parse_fields(fields), "embedding": {}, "context": parse_context(context)}
     if data_format:
         overrides["load"]["data_format"] = data_format
+    meta = click.get_current_context().meta if click.get_current_context(silent=True) else {}
+    if meta.get("encoding"):
+        overrides["load"]["encoding"] = meta["encoding"]
+    if meta.get("provider"):
+        overrides["provider"] = {"name": meta["provider"]}
+    tokens = {key: meta[name] for name, key in (("target", "target"), ("max_seq_len", "max_seq_len"),
+                                                 ("truncation", "truncation")) if meta.get(name) is not None}
+    if tokens:
+        from auditor.targets import TargetError, resolve_target
+
+        try:
+            resolve_target(str(tokens.get("target", "openai-cl100k")))
+        except TargetError as exc:
+            fail(f"--target: {exc}")
+        overrides["tokens"] = tokens
     if model:
         overrides["embedding"]["model"] = model
     if cache_dir:
@@ -65,6 +101,11 @@ def build_overrides(fields: tuple[str, ...], data_format: str | None, model: str
     if no_cache:
         overrides["embedding"]["use_cache"] = False
     return overrides
+
+
+def to_meta(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is not None and param.name:
+        ctx.meta[param.name] = value
 
 
 def shared_options(command: Any) -> Any:
@@ -75,10 +116,21 @@ def shared_options(command: Any) -> Any:
         click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
                      help="Decision context, e.g. monthly_volume=250000, prompt_baseline_accuracy=72%."),
         click.option("--model", metavar="M", help="Sentence-transformers model path (default: bundled all-MiniLM-L6-v2)."),
-        click.option("--cache-dir", metavar="DIR", help="Embedding cache folder (default .ftaudit-cache)."),
+        click.option("--cache-dir", metavar="DIR", help="Embedding cache folder (default: $FTAUDIT_CACHE_DIR, else the user cache folder)."),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache."),
-        click.option("--data-format", type=click.Choice(["auto", "chat", "prompt_completion", "instruction", "classification"]),
+        click.option("--data-format", type=click.Choice(["auto", *FORMATS]),
                      help="Record format of the training file (default: detected)."),
+        click.option("--encoding", expose_value=False, callback=to_meta, metavar="NAME",
+                     help="Text encoding of CSV/JSONL/TXT inputs (default UTF-8), e.g. cp1252 for an Excel CSV."),
+        click.option("--provider", expose_value=False, callback=to_meta, type=click.Choice(PROVIDERS),
+                     help="Check the provider's published dataset rules (default: [provider] name, generic)."),
+        click.option("--target", expose_value=False, callback=to_meta, metavar="NAME|PATH",
+                     help="Model the data will train (`ftaudit targets`), or a local Hugging Face tokenizer directory."),
+        click.option("--max-seq-len", expose_value=False, callback=to_meta, type=click.IntRange(min=1), metavar="N",
+                     help="Trainer's maximum sequence length (default: the target's)."),
+        click.option("--truncation", expose_value=False, callback=to_meta,
+                     type=click.Choice(["keep_start", "keep_end", "drop", "prompt_first"]),
+                     help="What the trainer does with longer rows (default: the target's)."),
         click.option("--field", "fields", multiple=True, metavar="ROLE=NAME", help="Map a field: input=NAME, output=NAME, label=NAME."),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
     ]
@@ -95,6 +147,8 @@ def guarded(action: Any) -> None:
         action()
     except InputError as exc:
         fail(str(exc))
+    except MemoryError as exc:
+        fail(f"out of memory {exc or 'during the audit'}; free memory, raise the limit (ulimit -v) or audit a smaller file")
     except Exception as exc:  # a bug must still end in one line, not a traceback
         if os.environ.get("FTAUDIT_DEBUG"):
             raise
@@ -102,41 +156,50 @@ def guarded(action: Any) -> None:
 
 
 def render(report: Any, output_format: str, to_terminal: bool) -> str:
+    from auditor.report.registry import renderer
+
     data = report if isinstance(report, dict) else report.to_dict()
-    if output_format == "json":
-        from auditor.report.json_report import render as render_json
-
-        return render_json(data)
-    if output_format == "markdown":
-        from auditor.report.markdown import render as render_markdown
-
-        return render_markdown(data)
-    if output_format == "html":
-        from auditor.report.html_report import render as render_html
-
-        return render_html(data)
-    from auditor.report.terminal import render as render_terminal
-
-    return render_terminal(data, color=to_terminal and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
+    color = to_terminal and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    return renderer(output_format).render(data, color=color)
 
 
 @main.command()
 @click.argument("train")
 @shared_options
-@click.option("--format", "output_format", type=click.Choice(["terminal", "json", "markdown", "html"]), default="terminal",
+@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal",
               show_default=True)
-@click.option("-o", "--output", metavar="PATH", help="Write the report here (atomically) instead of stdout.")
+@click.option("-o", "--output", metavar="PATH", help="Write the report here (atomically); '-' is stdout (the default).")
 @click.option("--annotate", metavar="PATH", help="Write one JSON line per input row with per-row findings.")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where embeddings are computed: this process, or Ray Data workers (pip install 'ftaudit[ray]').")
 def audit(train: str, production: str | None, eval_file: str | None, config_file: str | None, context: tuple[str, ...],
           model: str | None, cache_dir: str | None, no_cache: bool, data_format: str | None, fields: tuple[str, ...],
-          quiet: bool, output_format: str, output: str | None, annotate: str | None) -> None:
+          quiet: bool, output_format: str, output: str | None, annotate: str | None, engine: str) -> None:
     """Audit TRAIN (JSONL, JSON, CSV or Parquet) and rule on fine-tuning readiness."""
     overrides = build_overrides(fields, data_format, model, cache_dir, no_cache, context)
+    targets: dict[str, str | None] = {}
+
+    def guard() -> None:
+        from auditor.errors import InputError
+        from auditor.guards import check_input, check_outputs
+
+        for source in (train, production, eval_file):
+            if source is not None:
+                check_input(source)
+        targets.update(check_outputs((train, production, eval_file, config_file), {"-o": output, "--annotate": annotate}))
+        if targets["--annotate"] == "-":
+            raise InputError("--annotate -: annotations cannot go to standard output; give a file path")
 
     def action() -> None:
         from auditor.api import audit as run_audit
         from auditor.io import write_atomic
 
+        annotate, output = targets["--annotate"], targets["-o"]
+        output = None if output == "-" else output
+        if engine == "ray":
+            from auditor.ray_engine import prepare
+
+            prepare(train, production, eval_file, config_file, overrides, quiet)
         report = run_audit(train, production, eval_file, config=config_file, overrides=overrides, quiet=quiet)
         text = render(report, output_format, output is None)
         if annotate:
@@ -148,6 +211,7 @@ def audit(train: str, production: str | None, eval_file: str | None, config_file
         else:
             click.echo(text, nl=False)
 
+    guarded(guard)
     guarded(action)
     sys.exit(EXIT_OK)
 
@@ -176,9 +240,9 @@ def gate(files: tuple[str, ...], production: str | None, eval_file: str | None, 
 
 @main.command("render")
 @click.argument("report_file", metavar="REPORT.json")
-@click.option("--format", "output_format", type=click.Choice(["terminal", "json", "markdown", "html"]), default="terminal",
+@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal",
               show_default=True)
-@click.option("-o", "--output", metavar="PATH", help="Write here (atomically) instead of stdout.")
+@click.option("-o", "--output", metavar="PATH", help="Write here (atomically); '-' is stdout (the default).")
 def render_command(report_file: str, output_format: str, output: str | None) -> None:
     """Render a saved JSON report as a scorecard, without auditing again."""
     import json
@@ -187,17 +251,24 @@ def render_command(report_file: str, output_format: str, output: str | None) -> 
     from auditor.errors import InputError
 
     def action() -> None:
+        from auditor.guards import check_input, check_outputs
         from auditor.io import write_atomic
 
+        check_input(report_file)
+        target = check_outputs((report_file,), {"-o": output})["-o"]
+        target = None if target == "-" else target
         try:
             data = json.loads(Path(report_file).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{report_file}: not a readable ftaudit JSON report ({exc})") from None
         if not isinstance(data, dict) or data.get("schema_version") != 1:
             raise InputError(f"{report_file}: not an ftaudit report (schema_version 1)")
-        text = render(data, output_format, output is None)
-        if output:
-            write_atomic(output, text)
+        try:
+            text = render(data, output_format, target is None)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise InputError(f"{report_file}: not a valid ftaudit report ({type(exc).__name__}: {exc})") from None
+        if target:
+            write_atomic(target, text)
         else:
             click.echo(text, nl=False)
 
@@ -215,13 +286,23 @@ def init(path: str, force: bool) -> None:
         fail(f"{path}: already exists (use --force to overwrite)")
 
     def action() -> None:
+        from auditor.guards import check_outputs
         from auditor.io import write_atomic
         from auditor.starter import starter_config
 
-        write_atomic(path, starter_config())
+        write_atomic(check_outputs((), {"PATH": path})["PATH"] or path, starter_config())
         click.echo(f"wrote {path}")
 
     guarded(action)
+
+
+@main.command("targets")
+def list_targets() -> None:
+    """List the shipped targets: name, tokenizer source, default max sequence length."""
+    from auditor.targets import SHIPPED
+
+    for target in SHIPPED.values():
+        click.echo(f"{target.name}\t{target.tokenizer}\t{target.max_seq_len}\t{target.truncation}\t{target.models}")
 
 
 @main.command("checks")
@@ -249,8 +330,4 @@ def explain(code: str) -> None:
 
 
 def run() -> None:
-    try:
-        main(standalone_mode=True)
-    except KeyboardInterrupt:
-        click.echo("ftaudit: interrupted", err=True)
-        sys.exit(130)
+    main()

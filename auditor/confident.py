@@ -12,8 +12,9 @@ count) and that label's probability reaches a fraction of its own threshold.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,17 +41,55 @@ class LabelIssues:
     estimated_issues: int
 
 
-def compact_groups(groups: Sequence[int]) -> np.ndarray:
+def compact_groups(groups: Sequence[int] | np.ndarray) -> np.ndarray:
     """Group ids renumbered 0..g-1 in order of first appearance."""
     _, first, inverse = np.unique(np.asarray(groups), return_index=True, return_inverse=True)
     order = np.argsort(np.argsort(first))
     return order[inverse]
 
 
+def rerank(queries: np.ndarray, base: np.ndarray, candidates: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of each row's candidate base rows by exact cosine (repeated candidates count once)."""
+    candidates = np.sort(candidates, axis=1)
+    repeated = np.zeros(candidates.shape, dtype=bool)
+    repeated[:, 1:] = candidates[:, 1:] == candidates[:, :-1]
+    index = np.full((len(queries), k), -1, np.int32)
+    similarity = np.full((len(queries), k), -np.inf, np.float32)
+    step = max(1, 8_000_000 // max(candidates.shape[1] * base.shape[1], 1))
+    for start in range(0, len(queries), step):
+        chosen = candidates[start:start + step]
+        sims = np.einsum("ij,ikj->ik", queries[start:start + step], base[np.maximum(chosen, 0)])
+        sims[(chosen < 0) | repeated[start:start + step]] = -np.inf
+        keep = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        best = np.take_along_axis(sims, keep, axis=1)
+        found = np.take_along_axis(chosen, keep, axis=1)
+        width = best.shape[1]
+        index[start:start + step, :width] = np.where(np.isfinite(best), found, -1)
+        similarity[start:start + step, :width] = best
+    return index, similarity
+
+
+def group_candidates(ann: Any, rep_rows: Sequence[int], groups: np.ndarray, vectors: np.ndarray, k: int) -> np.ndarray:
+    """For each duplicate group (compacted ids), candidate neighbouring groups from an approximate index over
+    the representatives (`rep_rows`: row positions of the indexed vectors): the groups of the representatives
+    nearest to the group's first row, with room for representatives of one group appearing more than once."""
+    from auditor.neighbors import ann_search
+
+    first = np.unique(groups, return_index=True)[1]
+    found, _ = ann_search(ann, vectors[first], k + 1 + CANDIDATE_SLACK)
+    rows = np.asarray(rep_rows, dtype=np.int64)
+    return np.where(found >= 0, groups[rows[np.maximum(found, 0)]], -1)
+
+
+CANDIDATE_SLACK = 60
+
+
 def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                            params: ModelParams) -> np.ndarray:
+                            params: ModelParams, candidates: np.ndarray | None = None) -> np.ndarray:
     """Vote of the k most similar other groups, weighted exp((cosine - 1) / temperature); a group votes
-    with its label distribution, so a duplicated row is one voice and never votes for itself."""
+    with its label distribution, so a duplicated row is one voice and never votes for itself. Without
+    `candidates` the k nearest groups are found exactly; with them (per group, candidate group ids from an
+    approximate index) the best k of the candidates by exact cosine."""
     from auditor.neighbors import nearest
 
     n_groups = int(groups.max()) + 1
@@ -61,7 +100,11 @@ def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.
     k = min(params.neighbours, n_groups - 1)
     votes = np.zeros((n_groups, n_classes), dtype=np.float32)
     if k > 0:
-        index, similarity = nearest(vectors[first], vectors[first], k + 1)
+        heads = np.ascontiguousarray(vectors[first])
+        if candidates is None:
+            index, similarity = nearest(heads, heads, k + 1)
+        else:
+            index, similarity = rerank(heads, heads, candidates, k + 1)
         own = index == np.arange(n_groups)[:, None]
         similarity = np.where(own | (index < 0), -np.inf, similarity)
         keep = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
@@ -139,12 +182,17 @@ def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: 
 
 
 def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                              params: ModelParams) -> np.ndarray:
-    """(n, n_classes) probabilities of every label for every row, each row held out of its own model."""
+                              params: ModelParams, ann: Any = None, rep_rows: Sequence[int] = ()) -> np.ndarray:
+    """(n, n_classes) probabilities of every label for every row, each row held out of its own model. With
+    `ann` (an approximate index over the rows `rep_rows`, one per distinct input) the neighbour vote draws its
+    candidates from it instead of comparing every group with every other."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     groups = compact_groups(groups)
     weight = params.neighbour_weight
-    probabilities = neighbour_probabilities(vectors, labels, groups, n_classes, params)
+    candidates = None
+    if ann is not None:
+        candidates = group_candidates(ann, rep_rows, groups, vectors, min(params.neighbours, int(groups.max())))
+    probabilities = neighbour_probabilities(vectors, labels, groups, n_classes, params, candidates)
     probabilities *= np.float32(weight)
     if weight < 1:
         discriminant = discriminant_probabilities(vectors, labels, groups, n_classes, params)
@@ -182,18 +230,24 @@ def find_label_issues(probabilities: np.ndarray, labels: np.ndarray, confident_f
 
 
 def learning_curve(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int, params: ModelParams,
-                   fractions: Sequence[float], full: np.ndarray | None = None) -> dict[str, float]:
-    """Out-of-fold accuracy when only a random share of the duplicate groups is available."""
+                   fractions: Sequence[float], full: np.ndarray | None = None, max_groups: int = 0) -> dict[str, float]:
+    """Out-of-fold accuracy when only a random share of the duplicate groups is available. With `max_groups`
+    (> 0) and more groups than that, the curve is drawn on a seeded sample of `max_groups` groups (its last
+    step then refits on the sample rather than reusing `full`), so its cost stops growing with the set."""
     groups = compact_groups(groups)
     order = np.random.default_rng(params.seed).permutation(int(groups.max()) + 1)
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
+    total = len(order)
+    if 0 < max_groups < total:
+        total, full = max_groups, None
     curve = {}
     for fraction in fractions:
-        chosen = rank[groups] < max(2, int(round(fraction * len(order))))
+        chosen = rank[groups] < max(2, int(round(fraction * total)))
         if fraction >= 1 and full is not None:
             probabilities = full
         else:
-            probabilities = out_of_fold_probabilities(vectors[chosen], labels[chosen], groups[chosen], n_classes, params)
+            probabilities = out_of_fold_probabilities(vectors[chosen], labels[chosen], groups[chosen], n_classes,
+                                                      params)
         curve[str(fraction)] = round(float((probabilities.argmax(axis=1) == labels[chosen]).mean()), 4)
     return curve

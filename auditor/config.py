@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from auditor.config_ranges import check_range
 from auditor.errors import ConfigError
 from auditor.io import default_cache_dir
 from auditor.registry import REGISTRY
@@ -33,6 +34,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
         "input_field": "",
         "output_field": "",
         "label_field": "",
+        "encoding": "",
         "classification_max_distinct_ratio": 1 / 3,
         "classification_max_label_words": 5,
     },
@@ -46,6 +48,7 @@ CORE_DEFAULTS: dict[str, dict[str, Any]] = {
     "neighbours": {
         "k": 10,
         "min_pair_similarity": 0.80,
+        "ann_from": 50_000,
     },
     "verdict": dict(POLICY_DEFAULTS),
     "gate": {
@@ -149,6 +152,7 @@ def merge(defaults: dict[str, dict[str, Any]], table: Mapping[str, Any], where: 
                 known = ", ".join(sorted(merged[section])) or "none"
                 raise ConfigError(f"{where}: unknown config key '{section}.{key}' (known: {known})")
             merged[section][key] = _coerce(where, f"{section}.{key}", value, merged[section][key])
+            check_range(where, f"{section}.{key}", merged[section][key])
     return merged
 
 

@@ -42,6 +42,10 @@ class AuditContext:
             self._memo[key] = compute()
         return self._memo[key]
 
+    def memo(self, kind: str, split: str, compute: Callable[[], Any]) -> Any:
+        """Anything a check derives once per run and shares (e.g. "token_plan": the tokens check's plan, read by size)."""
+        return self._memoised(kind, split, compute)
+
     def get_embedder(self) -> Any:
         """The run's embedder, made from the [embedding] config on first use (cheap: no model is loaded)."""
         if self.embedder is None:
@@ -54,10 +58,47 @@ class AuditContext:
             self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=self.quiet, backend=section["backend"])
         return self.embedder
 
+    def varying(self, split: str = "train") -> Any:
+        """`auditor.varying.Varying`: each valid row's input without the long blocks it shares with many rows
+        (a tool description, an Alpaca instruction); other splits also set aside blocks shared with training."""
+        def compute() -> Any:
+            from auditor.varying import shared_params, varying_texts
+
+            texts = self.datasets[split].valid["input"].to_list()
+            reference = self.datasets["train"].valid["input"].to_list() if split != "train" else []
+            return varying_texts(texts, shared_params(self.config.section("duplicates")), reference)
+
+        return self._memoised("varying", split, compute)
+
     def embeddings(self, split: str = "train") -> Any:
-        """Normalised vectors of the valid rows' inputs, in row order (numpy float32)."""
-        texts = self.datasets[split].valid["input"].to_list()
-        return self._memoised("embeddings", split, lambda: self.get_embedder().encode(texts))
+        """Normalised vectors of the valid rows' varying inputs (`varying`), in row order (numpy float32)."""
+        return self._memoised("embeddings", split, lambda: self.get_embedder().encode(self.varying(split).texts))
+
+    def sample_rows(self, split: str, size: int, seed: int) -> Any:
+        """Sorted positions of a seeded uniform sample of `size` valid rows (every row when there are no more)."""
+        def compute() -> Any:
+            import numpy as np
+
+            n = self.datasets[split].rows_valid
+            return np.arange(n) if n <= size else np.sort(np.random.default_rng(seed).choice(n, size, replace=False))
+
+        return self._memoised(f"sample_rows:{size}:{seed}", split, compute)
+
+    def sample_embeddings(self, split: str, size: int, seed: int) -> Any:
+        """Embeddings of the `sample_rows` only: a large split is sampled before anything is embedded
+        (its varying inputs are found among the sample); a slice when the whole split is already embedded."""
+        def compute() -> Any:
+            rows = self.sample_rows(split, size, seed)
+            if ("embeddings", split) in self._memo or len(rows) == self.datasets[split].rows_valid:
+                return self.embeddings(split)[rows]
+            from auditor.varying import shared_params, varying_texts
+
+            texts = self.datasets[split].valid["input"].gather(rows).to_list()
+            reference = self.datasets["train"].valid["input"].to_list() if split != "train" else []
+            found = varying_texts(texts, shared_params(self.config.section("duplicates")), reference)
+            return self.get_embedder().encode(found.texts)
+
+        return self._memoised(f"sample_embeddings:{size}:{seed}", split, compute)
 
     def input_keys(self, split: str = "train") -> list[str]:
         """The normalised input of every valid row (NFKC, case-folded, spaces collapsed, edges trimmed)."""
@@ -99,21 +140,41 @@ class AuditContext:
             from auditor.neighbors import neighbour_graph
 
             section = self.config.section("neighbours")
-            return neighbour_graph(self.representative_vectors(split), section["k"], section["min_pair_similarity"])
+            return neighbour_graph(self.representative_vectors(split), section["k"], section["min_pair_similarity"],
+                                   section["ann_from"])
 
         return self._memoised("neighbour_graph", split, compute)
+
+    def near_params(self) -> Any:
+        """The near-duplicate parameters (`[duplicates]` and `[neighbours]`), read here and nowhere else."""
+        def compute() -> Any:
+            from auditor.dedup import near_params
+
+            return near_params(self.config.section("duplicates"))
+
+        return self._memoised("near_params", "", compute)
+
+    def pair_similarity(self) -> float:
+        """Cosine at or above which two inputs are candidate near duplicates (`neighbours.min_pair_similarity`)."""
+        return float(self.config.section("neighbours")["min_pair_similarity"])
+
+    @property
+    def decision_context(self) -> Mapping[str, Any]:
+        """The `[context]` section (volume, prompt tokens...), for checks that quote cost: passed explicitly."""
+        return self.config.section("context")
 
     def near_groups(self, split: str = "train") -> Any:
         """`NearResult` over representatives plus `group_of_row`: row position -> group's first row position."""
         def compute() -> Any:
-            from auditor.dedup import near_duplicates, near_params
+            from auditor.dedup import near_duplicates
 
             reps = self.representatives(split)
             graph = self.neighbour_graph(split)
             texts = self.datasets[split].valid["input"].to_list()
             vectors = self.representative_vectors(split)
-            result = near_duplicates([texts[r] for r in reps.rows], vectors, (graph.pair_i, graph.pair_j),
-                                     near_params(self.config.section("duplicates")))
+            varying = self.varying(split).texts
+            result = near_duplicates([varying[r] for r in reps.rows], vectors, (graph.pair_i, graph.pair_j),
+                                     self.near_params(), full=[texts[r] for r in reps.rows])
             position = {row: k for k, row in enumerate(reps.rows)}
             group_of_row = [reps.rows[result.group[position[rep]]] for rep in reps.of_row]
             return result, group_of_row

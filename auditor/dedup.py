@@ -85,15 +85,22 @@ def strip_affixes(texts: Iterable[str], prefix: str, suffix: str) -> list[str]:
     return out
 
 
-def ngrams(text: str, n: int) -> frozenset[str]:
-    """Character n-grams, interned: a large set shares one string object per distinct n-gram."""
-    return frozenset(sys.intern(text[i:i + n]) for i in range(max(1, len(text) - n + 1)))
+def ngrams(text: str, n: int) -> np.ndarray:
+    """Character n-grams as sorted distinct integers (n ≤ 3: each code point packed into 21 bits, no collisions)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(codes) < n:
+        codes = np.concatenate([codes, np.zeros(n - len(codes), np.uint64)])
+    grams = codes[: len(codes) - n + 1].copy()
+    with np.errstate(over="ignore"):
+        for j in range(1, n):
+            grams = (grams << np.uint64(21)) ^ codes[j: len(codes) - n + 1 + j]
+    return np.unique(grams)
 
 
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a and not b:
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    if not len(a) and not len(b):
         return 1.0
-    inter = len(a & b)
+    inter = len(np.intersect1d(a, b, assume_unique=True))
     return inter / (len(a) + len(b) - inter)
 
 
@@ -155,157 +162,285 @@ def allowed_edits(a: tuple[str, ...], b: tuple[str, ...], params: NearParams) ->
     return max(params.min_edits, int(params.max_edit_ratio * max(len(a), len(b))))
 
 
-MODULUS = (1 << 61) - 1
-BASE = 1_000_003
+MASK = (1 << 64) - 1
+BASE = 0x9E3779B97F4A7C15  # odd: invertible modulo 2**64
+BASE_INVERSE = pow(BASE, -1, 1 << 64)
 
 
-def deletion_keys(tokens: tuple[str, ...]) -> set[int]:
-    """Polynomial hashes of the word sequence and of it with each word deleted in turn: two texts one
-    word edit apart (a typo'd, dropped, added or swapped word) always share a key."""
+def _word_hashes(tokens: tuple[str, ...]) -> np.ndarray:
+    return np.array([hash(w) & MASK for w in tokens], dtype=np.uint64)
+
+
+def deletion_keys(tokens: tuple[str, ...]) -> np.ndarray:
+    """Polynomial hashes (mod 2**64) of the word sequence and of it with each word deleted in turn: two texts
+    one word edit apart (a typo'd, dropped, added or swapped word) always share a key."""
     n = len(tokens)
-    values = [hash(w) % MODULUS for w in tokens]
-    powers = [1] * (n + 1)
-    for i in range(n):
-        powers[i + 1] = powers[i] * BASE % MODULUS
-    prefix = [0] * (n + 1)
-    for i, v in enumerate(values):
-        prefix[i + 1] = (prefix[i] * BASE + v) % MODULUS
-    keys = {prefix[n]}
-    for i in range(n):
-        tail = (prefix[n] - prefix[i + 1] * powers[n - i - 1]) % MODULUS
-        keys.add((prefix[i] * powers[n - i - 1] + tail) % MODULUS)
-    return keys
+    if n == 0:
+        return np.zeros(1, np.uint64)
+    values = _word_hashes(tokens)
+    powers = np.empty(n, np.uint64)
+    powers[0] = 1
+    with np.errstate(over="ignore"):
+        if n > 1:
+            powers[1:] = np.cumprod(np.full(n - 1, BASE_INVERSE, np.uint64))
+        running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(values * powers, dtype=np.uint64)])
+        total = running[n]
+        whole = np.uint64(pow(BASE, n - 1, 1 << 64)) * total
+        shorter = (np.uint64(pow(BASE, n - 2, 1 << 64)) * running[:n]
+                   + np.uint64(pow(BASE, n - 1, 1 << 64)) * (total - running[1:]))
+    return np.unique(np.concatenate([[whole], shorter]))
 
 
-def _bucket_pairs(buckets: dict[int, list[int]], max_bucket: int) -> set[tuple[int, int]]:
-    pairs = set()
-    for members in buckets.values():
-        if 1 < len(members) <= max_bucket:
-            pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:])
+def _pairs_from_keys(keys: np.ndarray, items: np.ndarray, max_bucket: int) -> set[tuple[int, int]]:
+    """(i, j), i < j, for items sharing a key held by 2..max_bucket items."""
+    if not len(keys):
+        return set()
+    order = np.argsort(keys, kind="stable")
+    keys, items = keys[order], items[order]
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    sizes = np.diff(np.concatenate([starts, [len(keys)]]))
+    pairs: set[tuple[int, int]] = set()
+    for start, size in zip(starts[(sizes > 1) & (sizes <= max_bucket)].tolist(), sizes[(sizes > 1) & (sizes <= max_bucket)].tolist()):
+        members = sorted(set(items[start:start + size].tolist()))
+        pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:])
     return pairs
 
 
-def deletion_buckets(tokens: Sequence[tuple[str, ...]]) -> dict[int, list[int]]:
-    """deletion key -> the items that have it."""
-    buckets: dict[int, list[int]] = {}
-    for i, words_of in enumerate(tokens):
-        for key in deletion_keys(words_of):
-            buckets.setdefault(key, []).append(i)
-    return buckets
+def _keyed(tokens: Sequence[tuple[str, ...]], rows: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    per_row = [deletion_keys(tokens[i]) for i in rows]
+    if not per_row:
+        return np.empty(0, np.uint64), np.empty(0, np.int64)
+    return np.concatenate(per_row), np.repeat(np.asarray(rows, np.int64), [len(k) for k in per_row])
 
 
-def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int) -> set[tuple[int, int]]:
-    return _bucket_pairs(deletion_buckets(tokens), max_bucket)
+def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int, max_words: int = 200) -> set[tuple[int, int]]:
+    """Candidate pairs one word edit apart, among texts of at most `max_words` words (longer ones get MinHash)."""
+    rows = [i for i, t in enumerate(tokens) if 0 < len(t) <= max_words]
+    keys, items = _keyed(tokens, rows)
+    return _pairs_from_keys(keys, items, max_bucket)
 
 
-def _sketches(grams: Sequence[frozenset[str]], params: NearParams) -> list[Any]:
-    from datasketch import MinHash
-
-    return MinHash.bulk([[g.encode("utf-8") for g in s] for s in grams], num_perm=params.minhash_perm)
-
-
-def minhash_index(grams: Sequence[frozenset[str]], items: Sequence[int], params: NearParams) -> tuple[Any, list[Any]]:
-    """An LSH index over `items` and their sketches."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=params.minhash_threshold, num_perm=params.minhash_perm)
-    sketches = _sketches([grams[i] for i in items], params)
-    with lsh.insertion_session() as session:
-        for item, sketch in zip(items, sketches):
-            session.insert(item, sketch)
-    return lsh, sketches
+def _cross_from_keys(query_keys: np.ndarray, query_items: np.ndarray, base_keys: np.ndarray, base_items: np.ndarray,
+                     max_bucket: int) -> set[tuple[int, int]]:
+    """(query i, base j) sharing a key that 1..max_bucket base items hold."""
+    if not len(query_keys) or not len(base_keys):
+        return set()
+    order = np.argsort(base_keys, kind="stable")
+    base_keys, base_items = base_keys[order], base_items[order]
+    unique, starts, sizes = np.unique(base_keys, return_index=True, return_counts=True)
+    at = np.minimum(np.searchsorted(unique, query_keys), len(unique) - 1)
+    hit = (unique[at] == query_keys) & (sizes[at] <= max_bucket)
+    pairs: set[tuple[int, int]] = set()
+    for i, k in zip(query_items[hit].tolist(), at[hit].tolist()):
+        pairs.update((i, j) for j in base_items[starts[k]: starts[k] + sizes[k]].tolist())
+    return pairs
 
 
-def minhash_pairs(grams: Sequence[frozenset[str]], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
-    """Lexical candidates among long texts, where a truncated embedding cannot see the differences."""
+def deletion_cross_pairs(query: Sequence[tuple[str, ...]], base: Sequence[tuple[str, ...]], max_bucket: int,
+                         max_words: int = 200) -> set[tuple[int, int]]:
+    """(query i, base j) one word edit apart; keys held by more than `max_bucket` base items are ignored."""
+    base_keys, base_items = _keyed(base, [j for j, t in enumerate(base) if 0 < len(t) <= max_words])
+    query_keys, query_items = _keyed(query, [i for i, t in enumerate(query) if 0 < len(t) <= max_words])
+    return _cross_from_keys(query_keys, query_items, base_keys, base_items, max_bucket)
+
+
+def _mix(values: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads structured keys (packed code points) over 64 bits."""
+    with np.errstate(over="ignore"):
+        z = values + np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def minhash_signatures(grams: Sequence[np.ndarray], num_perm: int, seed: int = 1) -> np.ndarray:
+    """(items, num_perm) MinHash signatures: the minimum of num_perm multiply-add hashes of each item's n-grams."""
+    rng = np.random.default_rng(seed)
+    multipliers = rng.integers(1, 1 << 63, num_perm, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    offsets = rng.integers(0, 1 << 63, num_perm, dtype=np.uint64)
+    out = np.empty((len(grams), num_perm), np.uint64)
+    with np.errstate(over="ignore"):
+        for row, g in enumerate(grams):
+            mixed = _mix(g)[:, None]
+            out[row] = (mixed * multipliers[None, :] + offsets[None, :]).min(axis=0) if len(g) else 0
+    return out
+
+
+def _bands(params: NearParams) -> tuple[int, int]:
+    """(bands, rows per band) whose LSH threshold (1/bands)^(1/rows) is closest to minhash_threshold."""
+    options = [(params.minhash_perm // r, r) for r in range(1, params.minhash_perm + 1)]
+    return min(options, key=lambda br: (abs((1 / br[0]) ** (1 / br[1]) - params.minhash_threshold), -br[0]))
+
+
+def _band_keys(signatures: np.ndarray, bands: int, width: int) -> np.ndarray:
+    """(items, bands) keys: each band of a signature hashed to one integer (distinct per band)."""
+    items = signatures.shape[0]
+    cut = signatures[:, : width * bands].reshape(items, bands, width)
+    with np.errstate(over="ignore"):
+        keys = np.zeros((items, bands), np.uint64)
+        for r in range(width):
+            keys = _mix(keys ^ cut[:, :, r])
+        return keys + np.arange(bands, dtype=np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15)
+
+
+def minhash_pairs(grams: Sequence[np.ndarray], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+    """Lexical candidates among long texts, where a truncated embedding cannot see the differences: pairs sharing
+    a MinHash band (LSH at about minhash_threshold n-gram Jaccard)."""
     if len(long_items) < 2:
         return set()
-    lsh, sketches = minhash_index(grams, long_items, params)
-    pairs = set()
-    for item, sketch in zip(long_items, sketches):
-        pairs.update((min(item, j), max(item, j)) for j in lsh.query(sketch) if j != item)
-    return pairs
+    bands = _bands(params)
+    keys = _band_keys(minhash_signatures([grams[i] for i in long_items], params.minhash_perm), *bands)
+    items = np.repeat(np.asarray(long_items, np.int64), bands[0])
+    return _pairs_from_keys(keys.reshape(-1), items, params.max_bucket)
+
+
+def minhash_cross_pairs(query_grams: Sequence[np.ndarray], query_items: Sequence[int], base_grams: Sequence[np.ndarray],
+                        base_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+    """(query i, base j) among long texts sharing a MinHash band."""
+    if not query_items or not base_items:
+        return set()
+    bands = _bands(params)
+    base_keys = _band_keys(minhash_signatures([base_grams[j] for j in base_items], params.minhash_perm), *bands)
+    query_keys = _band_keys(minhash_signatures([query_grams[i] for i in query_items], params.minhash_perm), *bands)
+    return _cross_from_keys(query_keys.reshape(-1), np.repeat(np.asarray(query_items, np.int64), bands[0]),
+                            base_keys.reshape(-1), np.repeat(np.asarray(base_items, np.int64), bands[0]), params.max_bucket)
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """Texts ready for lexical comparison: template affixes removed, n-gram sets and word tuples."""
+    """Texts ready for lexical comparison: the varying part's n-grams and words (template affixes removed),
+    and the whole input's words, on which edits are counted."""
 
-    grams: list[frozenset[str]]
+    grams: list[np.ndarray]
     tokens: list[tuple[str, ...]]
     template: tuple[str, str]
     lengths: list[int]
+    full: list[tuple[str, ...]]
+    def whole_where_shared(self) -> list[tuple[str, ...]]:
+        """The whole input's words for items that had shared text set aside (empty for the others): deletion
+        keys on these find a typo inside the shared text."""
+        return [f if len(f) != len(t) else () for f, t in zip(self.full, self.tokens)]
 
     def long_items(self, min_chars: int) -> list[int]:
         return [i for i, n in enumerate(self.lengths) if n >= min_chars]
 
 
-def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None) -> Prepared:
-    normal = [normalize(t[: 4 * MAX_COMPARE_CHARS])[:MAX_COMPARE_CHARS] for t in texts]
+def _normal(text: str) -> str:
+    return normalize(text[: 4 * MAX_COMPARE_CHARS])[:MAX_COMPARE_CHARS]
+
+
+def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None,
+            full: Sequence[str] | None = None) -> Prepared:
+    """`texts` are the varying parts of the inputs (auditor.varying); `full` the whole inputs (default: the same)."""
+    normal = [_normal(t) for t in texts]
     prefix, suffix = template if template is not None else common_affixes(normal, params.template_share)
     varying = strip_affixes(normal, prefix, suffix)
-    return Prepared([ngrams(t, params.ngram) for t in varying], [words(t) for t in varying], (prefix, suffix),
-                    [len(t) for t in varying])
+    tokens = [words(t) for t in varying]
+    whole = [words(t) for t in normal]
+    if full is not None:
+        whole = [w if f is v else words(_normal(f)) for f, v, w in zip(full, texts, whole)]
+    return Prepared([ngrams(t, params.ngram) for t in varying], tokens, (prefix, suffix), [len(t) for t in varying], whole)
+
+
+def _trimmed(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Both sequences without their common prefix and suffix (this never changes their edit distance)."""
+    start = 0
+    limit = min(len(a), len(b))
+    while start < limit and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
+        end += 1
+    return a[start: len(a) - end], b[start: len(b) - end]
 
 
 def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: NearParams) -> tuple[bool, float, int]:
-    """Is (a[i], b[j]) a near-duplicate pair? Returns (verdict, n-gram Jaccard, word edits)."""
+    """Is (a[i], b[j]) a near-duplicate pair? Returns (verdict, n-gram Jaccard, word edits). The n-gram support
+    and the edits allowed are taken from the varying parts; the edits are counted on the whole inputs. When
+    the two had different amounts of shared text set aside (a typo inside a preamble), the varying parts
+    are not comparable and only the edits on the whole inputs decide."""
     lexical = jaccard(a.grams[i], b.grams[j])
-    if lexical < params.lexical_support:
+    same_shared = len(a.full[i]) - len(a.tokens[i]) == len(b.full[j]) - len(b.tokens[j])
+    if lexical < params.lexical_support and same_shared:
         return False, lexical, -1
     allowed = allowed_edits(a.tokens[i], b.tokens[j], params)
     limit = 2 * allowed if cosine >= params.embedding_threshold else allowed
-    edits = word_edits(a.tokens[i], b.tokens[j], limit)
+    edits = word_edits(*_trimmed(a.full[i], b.full[j]), limit)
     return edits <= limit, lexical, edits
+
+
+def star_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[int]:
+    """Groups that cannot chain: every member is a confirmed pair with its group's centre. Items with the most
+    confirmed partners become centres first; an item whose partners were all taken joins a partner's centre
+    if that partner is one, else stays alone. Returns the centre per item (itself when alone)."""
+    partners: dict[int, list[int]] = {}
+    for i, j in pairs:
+        partners.setdefault(i, []).append(j)
+        partners.setdefault(j, []).append(i)
+    group = list(range(n))
+    assigned: set[int] = set()
+    centres: set[int] = set()
+    for centre in sorted(partners, key=lambda c: (-len(partners[c]), c)):
+        if centre in assigned:
+            continue
+        free = sorted(m for m in partners[centre] if m not in assigned)
+        if free:
+            centres.add(centre)
+            assigned.add(centre)
+            for member in free:
+                group[member] = centre
+                assigned.add(member)
+            continue
+        joined = min((m for m in partners[centre] if m in centres), default=None)
+        if joined is not None:
+            group[centre] = joined
+            assigned.add(centre)
+    return group
 
 
 @dataclass(frozen=True)
 class NearResult:
-    group: list[int]  # group id (smallest member index) per item
+    group: list[int]  # per item: its group's centre (every member was confirmed against it), itself when alone
     pairs: list[tuple[int, int, float, float, int]]  # confirmed (i, j, cosine, jaccard, word edits)
     candidates: int
     template: tuple[str, str]
 
 
 def near_duplicates(texts: Sequence[str], vectors: np.ndarray, embedding_pairs: tuple[np.ndarray, np.ndarray],
-                    params: NearParams) -> NearResult:
-    """Groups of near-duplicate items. `texts` are raw; `embedding_pairs` (i, j) come from the neighbour graph."""
-    prepared = prepare(texts, params)
+                    params: NearParams, full: Sequence[str] | None = None) -> NearResult:
+    """Groups of near-duplicate items. `texts` are the varying parts of the inputs (raw), `full` the whole inputs;
+    `embedding_pairs` (i, j) come from the neighbour graph."""
+    prepared = prepare(texts, params, full=full)
     candidates = set(zip(embedding_pairs[0].tolist(), embedding_pairs[1].tolist()))
     candidates |= deletion_pairs(prepared.tokens, params.max_bucket)
+    candidates |= deletion_pairs(prepared.whole_where_shared(), params.max_bucket)
     candidates |= minhash_pairs(prepared.grams, prepared.long_items(params.minhash_min_chars), params)
-    uf = UnionFind(len(texts))
     confirmed = []
-    for i, j in candidates:
+    for i, j in sorted(candidates):
         cosine = float(vectors[i] @ vectors[j])
         ok, lexical, edits = confirm(prepared, i, prepared, j, cosine, params)
         if ok:
             confirmed.append((i, j, cosine, lexical, edits))
-            uf.union(i, j)
-    return NearResult([uf.find(i) for i in range(len(texts))], sorted(confirmed), len(candidates), prepared.template)
+    group = star_groups(len(texts), ((i, j) for i, j, *_ in confirmed))
+    return NearResult(group, confirmed, len(candidates), prepared.template)
 
 
 def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_vectors: np.ndarray,
-                  base_vectors: np.ndarray, params: NearParams, candidate_similarity: float,
-                  k: int = 10) -> list[tuple[int, int, float, float, int]]:
-    """Near-duplicate matches of query items in a base set: (query i, base j, cosine, jaccard, word edits)."""
+                  base_vectors: np.ndarray, params: NearParams, candidate_similarity: float, k: int = 10,
+                  query_full: Sequence[str] | None = None,
+                  base_full: Sequence[str] | None = None) -> list[tuple[int, int, float, float, int]]:
+    """Near-duplicate matches of query items in a base set: (query i, base j, cosine, jaccard, word edits).
+    `*_texts` are the varying parts of the inputs, `*_full` the whole inputs (default: the same)."""
     from auditor.neighbors import nearest
 
-    base = prepare(base_texts, params)
-    query = prepare(query_texts, params, template=base.template)
+    base = prepare(base_texts, params, full=base_full)
+    query = prepare(query_texts, params, template=base.template, full=query_full)
     index, sims = nearest(query_vectors, base_vectors, k=min(k, len(base_texts)) or 1)
     candidates = {(i, int(j)) for i in range(len(query_texts)) for j, s in zip(index[i], sims[i]) if j >= 0 and s >= candidate_similarity}
-    buckets = deletion_buckets(base.tokens)
-    for i, tokens in enumerate(query.tokens):
-        for key in deletion_keys(tokens):
-            members = buckets.get(key, ())
-            if len(members) <= params.max_bucket:
-                candidates.update((i, j) for j in members)
-    long_base, long_query = base.long_items(params.minhash_min_chars), query.long_items(params.minhash_min_chars)
-    if long_base and long_query:
-        lsh, _ = minhash_index(base.grams, long_base, params)
-        for i, sketch in zip(long_query, _sketches([query.grams[i] for i in long_query], params)):
-            candidates.update((i, j) for j in lsh.query(sketch))
+    candidates |= deletion_cross_pairs(query.tokens, base.tokens, params.max_bucket)
+    candidates |= deletion_cross_pairs(query.whole_where_shared(), base.whole_where_shared(), params.max_bucket)
+    candidates |= minhash_cross_pairs(query.grams, query.long_items(params.minhash_min_chars), base.grams,
+                                      base.long_items(params.minhash_min_chars), params)
     matches = []
     for i, j in sorted(candidates):
         cosine = float(query_vectors[i] @ base_vectors[j])
@@ -327,3 +462,31 @@ def near_params(config: Mapping[str, Any]) -> NearParams:
         max_bucket=config["max_bucket"],
         template_share=config["template_share"],
     )
+
+
+NEGATIONS = frozenset({"no", "not", "never", "none", "nothing", "without", "dont", "doesnt", "didnt", "cant", "cannot",
+                       "wont", "isnt", "arent", "wasnt", "shouldnt", "neither", "nor"})
+
+
+def near_identical(a: str, b: str, params: NearParams) -> bool:
+    """The same question written twice: the inputs differ only by typos, dropped or added words and swapped
+    words (at most max(min_edits, max_edit_ratio × words) edits), never by a word replaced with another, a
+    number or a negation. Rows whose inputs differ more may rightly have different outputs."""
+    ta, tb = words(normalize(a)), words(normalize(b))
+    if ta == tb:
+        return True
+    only_a, only_b = Counter(ta) - Counter(tb), Counter(tb) - Counter(ta)
+    rest_b = list(only_b.elements())
+    rest_a = []
+    for word in only_a.elements():
+        partner = next((w for w in rest_b if _typo_pair(word, w)), None)
+        if partner is None:
+            rest_a.append(word)
+        else:
+            rest_b.remove(partner)
+    if rest_a and rest_b:
+        return False
+    if any(any(c.isdigit() for c in w) or w in NEGATIONS for w in rest_a + rest_b):
+        return False
+    allowed = allowed_edits(ta, tb, params)
+    return word_edits(*_trimmed(ta, tb), allowed) <= allowed

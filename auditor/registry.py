@@ -9,9 +9,11 @@ from checks import format as format_check
 from checks import labels as labels_check
 from checks import outputs as outputs_check
 from checks import preference as preference_check
+from checks import provider as provider_check
 from checks import sensitive as sensitive_check
 from checks import size as size_check
 from checks import tokens as tokens_check
+from checks import tools as tools_check
 
 
 if TYPE_CHECKING:
@@ -43,6 +45,8 @@ class Redactor(Protocol):
 
 REGISTRY: dict[str, Check] = {
     format_check.ID: format_check,
+    provider_check.ID: provider_check,
+    tools_check.ID: tools_check,
     duplicates_check.ID: duplicates_check,
     size_check.ID: size_check,
     labels_check.ID: labels_check,

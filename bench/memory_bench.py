@@ -1,4 +1,4 @@
-"""Peak memory of a full audit of a 200,000-row training set (goal ≤ 2 GB).
+"""Peak memory of a full audit of a 200,000-row training set (goal ≤ 1.5 GB).
 
 Builds 200k rows from the real datasets (Banking77, CLINC150, GSM8K) plus injected variants,
 then runs `ftaudit audit` in a fresh process and reads its peak resident memory. Embeddings go
@@ -39,7 +39,7 @@ def main() -> dict:
             raise SystemExit(result.stderr[-2000:])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         data = json.loads(report.read_text())
-    print(f"rows={len(rows)} wall={wall:.0f}s peak_rss={peak_mb:.0f}MB (goal <= 2048MB) "
+    print(f"rows={len(rows)} wall={wall:.0f}s peak_rss={peak_mb:.0f}MB (goal <= 1536MB) "
           f"embedded={data['embedding'].get('computed')} cached={data['embedding'].get('cached')}")
     for check in data["checks"]:
         print(f"  {check['id']:<11} {check['seconds']:7.1f}s {check['status']}")

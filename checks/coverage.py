@@ -91,11 +91,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from auditor.context import AuditContext
 from auditor.results import CheckResult, Finding
+from auditor.evidence import CoverageEvidence, UncoveredCluster
 from auditor.text import snippet
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
 
 ID = "coverage"
 FAMILY = "COV"
@@ -110,8 +113,10 @@ CODES = {
 DEFAULTS: dict[str, Any] = {
     "threshold": 0.0,
     "threshold_quantile": 0.05,
-    "threshold_floor": 0.45,
-    "threshold_ceiling": 0.75,
+    "mahalanobis_weight": 0.7,
+    "stand_in_clusters": 0,
+    "calibration_folds": 5,
+    "calibration_sample": 4000,
     "sample": 10_000,
     "seed": 0,
     "min_coverage": 0.8,
@@ -144,6 +149,8 @@ class Matched:
     vectors: Any            # (n, d) production embeddings
     nearest_rep: Any        # (n,) index into the training representatives
     similarity: Any         # (n,) cosine similarity to that representative
+    score: Any              # (n,) coverage score in [0, 1]
+    nearest_class: Any      # (n,) index into Training.class_names
     covered: Any            # (n,) bool
     production_rows: int    # valid production rows before sampling
 
@@ -155,27 +162,44 @@ class Training:
     vectors: Any            # (n_reps, d)
     rows_of_rep: list[list[int]]  # every training line whose input each representative stands for
     valid_rows: int
-    spacing: Any            # (n_reps,) similarity of each representative to its nearest other one (-inf: none)
+    spacing: Any            # (n_reps,) similarity of each representative to its nearest other one (-1: none)
+    classes: Any            # (n_reps,) class (label or stand-in cluster) of each representative
+    class_names: list[str]
+    labelled: bool
+    k_silhouette: dict[int, float]  # stand-in clusters: silhouette per k tried
 
 
-def derive_threshold(train: Training, config: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
+@dataclass(frozen=True)
+class Rule:
+    """The calibrated rule: coverage score above `level` (or a fixed similarity τ)."""
+
+    reference: Any          # auditor.ood.Reference
+    model: Any              # auditor.ood.Gaussians
+    own_score: Any          # (n_reps,) each representative's leave-one-out coverage score
+    level: float
+    tau: float              # nearest-training similarity at `level` among the training set's own (or fixed)
+    fixed: bool
+    sibling_similarity: float  # median similarity of a class mean to its nearest other class mean
+
+
+def class_names_of(vectors: Any, classes: Any, texts: list[str]) -> list[str]:
+    """A stand-in cluster's name: its member nearest the cluster mean."""
     import numpy as np
 
-    if config["threshold"] > 0:
-        return float(config["threshold"]), {"source": "fixed", "threshold": float(config["threshold"])}
-    spacing = train.spacing[np.isfinite(train.spacing)]
-    quantile = float(np.quantile(spacing, config["threshold_quantile"])) if len(spacing) else None
-    tau = config["threshold_floor"] if quantile is None else min(max(quantile, config["threshold_floor"]),
-                                                                 config["threshold_ceiling"])
-    basis = {"source": "training spacing", "quantile": config["threshold_quantile"],
-             "training_similarity_at_quantile": None if quantile is None else round(quantile, 4),
-             "training_median_similarity": round(float(np.median(spacing)), 4) if len(spacing) else None,
-             "floor": config["threshold_floor"], "ceiling": config["threshold_ceiling"]}
-    return float(tau), basis
+    from auditor.clusters import unit
+
+    names = []
+    for c in range(int(classes.max()) + 1):
+        members = np.flatnonzero(classes == c)
+        centre = unit(vectors[members].mean(axis=0))
+        names.append(f"training cluster {c + 1} (\"{snippet(texts[members[int(np.argmax(vectors[members] @ centre))]], 60)}\")")
+    return names
 
 
-def training_side(ctx: AuditContext) -> Training:
+def training_side(ctx: AuditContext, config: Mapping[str, Any]) -> Training:
     import numpy as np
+
+    from auditor.ood import choose_k, kmeans
 
     reps = ctx.representatives("train")
     valid = ctx.train.valid
@@ -184,42 +208,92 @@ def training_side(ctx: AuditContext) -> Training:
     rows_of_rep: list[list[int]] = [[] for _ in reps.rows]
     for row, rep in enumerate(reps.of_row):
         rows_of_rep[position[rep]].append(lines[row])
-    spacing = ctx.neighbour_graph("train").similarity[:, 0] if len(reps.rows) > 1 else np.full(len(reps.rows), -np.inf)
-    return Training([lines[r] for r in reps.rows], [texts[r] for r in reps.rows], ctx.embeddings("train")[reps.rows],
-                    rows_of_rep, len(lines), spacing)
+    spacing = (ctx.neighbour_graph("train").similarity[:, 0] if len(reps.rows) > 1 else np.full(len(reps.rows), -1.0))
+    spacing = np.where(np.isfinite(spacing), spacing, -1.0)
+    vectors = ctx.embeddings("train")[reps.rows]
+    rep_texts = [texts[r] for r in reps.rows]
+    table: dict[int, float] = {}
+    if ctx.train.task == "classification":
+        labels = valid["label"].to_list()
+        names, classes = np.unique([str(labels[r] or "") for r in reps.rows], return_inverse=True)
+        class_names = [str(n) for n in names]
+    else:
+        k = int(config["stand_in_clusters"])
+        if k <= 0:
+            k, table = choose_k(vectors, config["seed"])
+        classes = kmeans(vectors, k, config["seed"])
+        class_names = class_names_of(vectors, classes, rep_texts)
+    return Training([lines[r] for r in reps.rows], rep_texts, vectors, rows_of_rep, len(lines), spacing,
+                    classes.astype(np.int64), class_names, ctx.train.task == "classification", table)
 
 
-def match(ctx: AuditContext, train: Training, tau: float, config: Mapping[str, Any]) -> Matched:
+def build_rule(train: Training, config: Mapping[str, Any]) -> Rule:
     import numpy as np
 
+    from auditor.clusters import unit
+    from auditor.ood import build_reference
+
+    weight = config["mahalanobis_weight"] if train.classes.max() > 0 else 0.0  # one class: nothing relative
+    reference, model, own = build_reference(train.vectors, train.classes, train.spacing, weight)
+    level = float(config["threshold_quantile"])
+    fixed = config["threshold"] > 0
+    tau = float(config["threshold"]) if fixed else float(np.quantile(reference.cosine, level))
+    means = unit(model.means[model.counts > 0])
+    sibling = 1.0
+    if len(means) > 1:
+        between = means @ means.T
+        np.fill_diagonal(between, -np.inf)
+        sibling = float(np.median(between.max(axis=1)))
+    return Rule(reference, model, own, level, tau, fixed, sibling)
+
+
+def rule_basis(rule: Rule, train: Training, config: Mapping[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    if rule.fixed:
+        return {"source": "fixed", "threshold": rule.tau}
+    classes = int(train.classes.max()) + 1 if len(train.classes) else 0
+    return {"source": "training leave-one-out scores", "quantile": rule.level,
+            "rule": f"covered when the coverage score is above {rule.level:g}: the fused score is above the "
+                    f"{rule.level:.0%} quantile of the training rows' own leave-one-out scores",
+            "score": f"{1 - rule.reference.weight:g} × percentile of nearest-training similarity + "
+                     f"{rule.reference.weight:g} × percentile of relative Mahalanobis distance",
+            "classes": "labels" if train.labelled else "k-means stand-in clusters", "class_count": classes,
+            "k_silhouette": {str(k): v for k, v in train.k_silhouette.items()},
+            "training_similarity_at_quantile": round(rule.tau, 4),
+            "training_median_similarity": round(float(np.median(rule.reference.cosine)), 4)}
+
+
+def match(ctx: AuditContext, train: Training, rule: Rule, config: Mapping[str, Any]) -> Matched:
     from auditor.neighbors import nearest
+    from auditor.ood import score
 
     valid = ctx.dataset("production").valid
-    n = valid.height
-    rows = np.arange(n)
-    if n > config["sample"]:
-        rows = np.sort(np.random.default_rng(config["seed"]).choice(n, config["sample"], replace=False))
-    lines, texts = valid["line"].to_list(), valid["input"].to_list()
-    vectors = ctx.embeddings("production")[rows]
+    rows = ctx.sample_rows("production", config["sample"], config["seed"])
+    lines = valid["line"].gather(rows).to_list()
+    texts = valid["input"].gather(rows).to_list()
+    vectors = ctx.sample_embeddings("production", config["sample"], config["seed"])
     index, similarity = nearest(vectors, train.vectors, 1)
-    return Matched([lines[r] for r in rows], [texts[r] for r in rows], vectors, index[:, 0], similarity[:, 0],
-                   similarity[:, 0] >= tau, n)
+    scores = score(rule.reference, rule.model, vectors, similarity[:, 0])
+    covered = similarity[:, 0] >= rule.tau if rule.fixed else scores.coverage > rule.level
+    return Matched(lines, texts, vectors, index[:, 0], similarity[:, 0], scores.coverage, scores.nearest_class,
+                   covered, valid.height)
 
 
-def chance_cluster_size(train: Training, tau: float, matched_rows: int, config: Mapping[str, Any]) -> int:
+def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: Mapping[str, Any]) -> int:
     """The largest cluster the training set's own outliers form at the density expected among the matched rows.
 
-    Training inputs whose nearest other training input is below τ are what production inputs drawn
-    like training look like when they come out uncovered; the median over `chance_draws` draws of
-    that many of them, clustered the same way, is the size a cluster of stragglers reaches by chance.
+    Training inputs the rule calls uncovered when left out are what production inputs drawn like
+    training look like when they come out uncovered; the median over `chance_draws` draws of that
+    many of them, clustered the same way, is the size a cluster of stragglers reaches by chance.
     """
     import numpy as np
 
     from auditor.clusters import cluster_vectors
 
-    if not np.isfinite(train.spacing).any():
+    if len(train.lines) < 2:
         return 0
-    stragglers = np.flatnonzero(train.spacing < tau)
+    stragglers = np.flatnonzero(train.spacing < rule.tau if rule.fixed else rule.own_score <= rule.level)
     expected = round(len(stragglers) / len(train.lines) * matched_rows)
     if expected < 2:
         return 1
@@ -227,13 +301,25 @@ def chance_cluster_size(train: Training, tau: float, matched_rows: int, config: 
     largest = []
     for draw in range(config["chance_draws"] if expected < len(stragglers) else 1):
         pick = rng.choice(stragglers, expected, replace=False) if expected < len(stragglers) else stragglers
-        found = cluster_vectors(train.vectors[pick], max(0.0, tau - config["cluster_margin"]), config["cluster_sample"],
-                                config["seed"] + draw)
+        found = cluster_vectors(train.vectors[pick], max(0.0, rule.tau - config["cluster_margin"]),
+                                config["cluster_sample"], config["seed"] + draw)
         largest.append(found.sizes().max() * expected / len(pick))
     return math.ceil(float(np.median(largest)))
 
 
-def uncovered_clusters(matched: Matched, train: Training, tau: float, smallest: int,
+def nearest_class(matched: Matched, members: Any, centroid: Any, train: Training, rule: Rule) -> tuple[str, bool, float]:
+    """The training label (or stand-in cluster) most members are nearest to, whether the cluster sits as close
+    to it as the training set's neighbouring classes sit to each other (a sibling), and that similarity."""
+    import numpy as np
+
+    from auditor.clusters import unit
+
+    best = int(np.bincount(matched.nearest_class[members]).argmax())
+    similarity = float(unit(rule.model.means[best]) @ centroid)
+    return train.class_names[best], similarity >= rule.sibling_similarity, similarity
+
+
+def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: int,
                        config: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[list[int]]]:
     """Reported clusters of uncovered rows (largest first) and, for each, the matched-row positions in it."""
     import numpy as np
@@ -242,7 +328,7 @@ def uncovered_clusters(matched: Matched, train: Training, tau: float, smallest: 
     from auditor.neighbors import nearest
 
     uncovered = np.flatnonzero(~matched.covered)
-    found = cluster_vectors(matched.vectors[uncovered], max(0.0, tau - config["cluster_margin"]),
+    found = cluster_vectors(matched.vectors[uncovered], max(0.0, rule.tau - config["cluster_margin"]),
                             config["cluster_sample"], config["seed"])
     clusters: list[dict[str, Any]] = []
     members_of: list[list[int]] = []
@@ -258,6 +344,7 @@ def uncovered_clusters(matched: Matched, train: Training, tau: float, smallest: 
         share = len(members) / len(matched.lines)
         examples = members[nearest_to_centroid(matched.vectors[members], centroid, EXAMPLES)]
         rep = int(index[0, 0])
+        label, sibling, label_similarity = nearest_class(matched, members, centroid, train, rule)
         clusters.append({
             "id": len(clusters) + 1,
             "size": len(members),
@@ -267,6 +354,10 @@ def uncovered_clusters(matched: Matched, train: Training, tau: float, smallest: 
             "nearest_train_line": train.lines[rep],
             "nearest_train_example": snippet(train.texts[rep], EXCERPT),
             "nearest_train_similarity": round(float(similarity[0, 0]), 4),
+            "nearest_label": label,
+            "nearest_label_similarity": round(label_similarity, 4),
+            "sibling": sibling,
+            "mean_coverage_score": round(float(matched.score[members].mean()), 4),
             "cohesion": round(tightness, 4),
             "examples_to_collect": max(config["min_examples_per_cluster"], math.ceil(share * train.valid_rows)),
         })
@@ -321,10 +412,13 @@ def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int],
             "similarity_histogram": histogram(matched.similarity, config["histogram_bins"]), "map": points}
 
 
-def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int], tau: float) -> Finding:
+def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int]) -> Finding:
     quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in cluster["examples"])
-    message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) have no training "
-               f"example within τ = {tau:.2f}, e.g. {quoted}; collect ~{cluster['examples_to_collect']} more examples "
+    label = cluster["nearest_label"]
+    kin = (f"looks like `{label}` but is not covered by it" if cluster["sibling"]
+           else f"unlike any training class (nearest: `{label}`)")
+    message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) are not covered by "
+               f"the training set, e.g. {quoted}; {kin}; collect ~{cluster['examples_to_collect']} more examples "
                f"like these (closest training example: line {cluster['nearest_train_line']} "
                f"\"{snippet(cluster['nearest_train_example'], SNIPPET)}\", similarity {cluster['nearest_train_similarity']:.2f})")
     return Finding("COV003", "warning", message, tuple(rows), cluster, "production")
@@ -333,7 +427,7 @@ def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int], tau: fl
 def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clusters: list[dict[str, Any]],
                  members_of: list[list[int]], training_only: list[tuple[dict[str, Any], list[int]]],
                  limit: int) -> list[Finding]:
-    findings = [cluster_finding(name, c, [matched.lines[p] for p in m], tau) for c, m in zip(clusters[:limit], members_of[:limit])]
+    findings = [cluster_finding(name, c, [matched.lines[p] for p in m]) for c, m in zip(clusters[:limit], members_of[:limit])]
     if len(clusters) > limit:
         rest = sum(c["size"] for c in clusters[limit:])
         findings.append(Finding("COV003", "info", f"{name}: {len(clusters) - limit} more uncovered clusters ({rest} inputs) "
@@ -347,18 +441,19 @@ def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clust
     for summary, lines in training_only[:limit]:
         quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in summary["examples"])
         findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have no "
-                                f"production input within τ = {tau:.2f}", tuple(lines), summary, "train"))
+                                f"production input within similarity {tau:.2f}", tuple(lines), summary, "train"))
     return findings
 
 
-def coverage_finding(name: str, coverage: float, tau: float, config: Mapping[str, Any]) -> Finding | None:
+def coverage_finding(name: str, coverage: float, low: float, high: float, config: Mapping[str, Any]) -> Finding | None:
+    interval = f"95% CI {low:.0%}–{high:.0%}"
     if coverage < config["min_coverage"]:
-        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs have a training example "
-                       f"within τ = {tau:.2f} (minimum {config['min_coverage']:.0%})", (),
+        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs are covered by the training "
+                       f"set ({interval}; minimum {config['min_coverage']:.0%})", (),
                        {"coverage": round(coverage, 4), "minimum": config["min_coverage"]}, "production")
     if coverage < config["target_coverage"]:
-        return Finding("COV002", "warning", f"{name}: {coverage:.0%} of production inputs have a training example "
-                       f"within τ = {tau:.2f} (target {config['target_coverage']:.0%})", (),
+        return Finding("COV002", "warning", f"{name}: {coverage:.0%} of production inputs are covered by the training "
+                       f"set ({interval}; target {config['target_coverage']:.0%})", (),
                        {"coverage": round(coverage, 4), "target": config["target_coverage"]}, "production")
     return None
 
@@ -367,16 +462,28 @@ def annotations(matched: Matched, train: Training, cluster_of: dict[int, int]) -
     return {
         "nearest_train_line": {line: train.lines[int(r)] for line, r in zip(matched.lines, matched.nearest_rep)},
         "nearest_train_similarity": {line: round(float(s), 4) for line, s in zip(matched.lines, matched.similarity)},
+        "coverage_score": {line: round(float(s), 4) for line, s in zip(matched.lines, matched.score)},
         "covered": {line: bool(c) for line, c in zip(matched.lines, matched.covered)},
         "cluster": {line: cluster_of.get(p) for p, line in enumerate(matched.lines)},
     }
+
+
+def calibration_metrics(calibration: Any, train: Training) -> dict[str, Any] | None:
+    if calibration is None:
+        return None
+    kind = "labels" if train.labelled else "stand-in clusters"
+    return {"method": f"{calibration.folds} folds: hold out 1/{calibration.folds} of the {kind} and 1/"
+                      f"{calibration.folds} of the other rows, rebuild the rule on the rest, count what it covers",
+            "covered_of_held_out_rows": round(calibration.covered_in, 4), "held_out_rows": calibration.rows_in,
+            "covered_of_held_out_classes": round(calibration.covered_out, 4),
+            "held_out_class_rows": calibration.rows_out}
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     import numpy as np
     from threadpoolctl import threadpool_limits
 
-    from auditor.intervals import wilson
+    from auditor.ood import calibrate, interval
 
     production = ctx.dataset("production")
     if production is None:
@@ -386,32 +493,38 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         return CheckResult(ID, "skipped", "no valid training rows: coverage of production inputs is unknown")
     if production.rows_valid == 0:
         return CheckResult(ID, "skipped", f"{name} has no valid production inputs: coverage is unknown")
-    train = training_side(ctx)
-    tau, basis = derive_threshold(train, config)
-    matched = match(ctx, train, tau, config)
-    n, covered = len(matched.lines), int(matched.covered.sum())
-    coverage = covered / n
-    low, high = wilson(covered, n)
     with threadpool_limits(limits=1, user_api="blas"):  # small problems: one thread beats two fighting
-        chance = chance_cluster_size(train, tau, n, config)
+        train = training_side(ctx, config)
+        if len(train.lines) < 2:
+            return CheckResult(ID, "skipped", "fewer than 2 distinct training inputs: coverage cannot be calibrated")
+        rule = build_rule(train, config)
+        matched = match(ctx, train, rule, config)
+        n, covered = len(matched.lines), int(matched.covered.sum())
+        coverage = covered / n
+        calibration = None if rule.fixed else calibrate(
+            train.vectors, train.classes, rule.level, rule.reference.weight, config["calibration_folds"],
+            config["calibration_sample"], config["seed"])
+        low, high = interval(covered, n, calibration)
+        chance = chance_cluster_size(train, rule, n, config)
         smallest = max(config["min_cluster_size"], chance + 1)
-        clusters, members_of = uncovered_clusters(matched, train, tau, smallest, config)
-        training_only = training_only_clusters(matched, train, tau, smallest, config)
+        clusters, members_of = uncovered_clusters(matched, train, rule, smallest, config)
+        training_only = training_only_clusters(matched, train, rule.tau, smallest, config)
         cluster_of = {p: c["id"] for c, members in zip(clusters, members_of) for p in members}
         shift = shift_metrics(matched, train, cluster_of, config)
     limit = config["max_clusters"]
-    findings = gap_findings(name, ctx.train.path.name, matched, tau, clusters, members_of, training_only, limit)
+    findings = gap_findings(name, ctx.train.path.name, matched, rule.tau, clusters, members_of, training_only, limit)
     auc = shift["domain_auc"]
     if auc is not None and auc > config["max_domain_auc"]:
         findings.append(Finding("COV005", "info", f"{name}: a classifier tells production inputs from training inputs "
                                 f"with ROC AUC {auc:.2f} (0.5 = indistinguishable): the two differ in distribution",
                                 (), {"domain_auc": auc}, "production"))
-    headline = coverage_finding(name, coverage, tau, config)
+    headline = coverage_finding(name, coverage, low, high, config)
     findings = ([headline] if headline else []) + findings
     status = "fail" if coverage < config["min_coverage"] else "warn" if headline or clusters else "pass"
     metrics: dict[str, Any] = {
         "coverage": round(coverage, 4), "coverage_ci_low": round(low, 4), "coverage_ci_high": round(high, 4),
-        "threshold": round(tau, 4), "threshold_basis": basis,
+        "threshold": round(rule.tau, 4), "threshold_basis": rule_basis(rule, train, config),
+        "calibration": calibration_metrics(calibration, train),
         "production_rows": matched.production_rows, "sampled_rows": n, "sampled": n < matched.production_rows,
         "covered_rows": covered, "uncovered_rows": n - covered,
         "uncovered_in_clusters": len(cluster_of), "uncovered_clusters_total": len(clusters),
@@ -420,10 +533,18 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         "training_only_clusters": [summary for summary, _ in training_only[:limit]],
         "training_only_clusters_total": len(training_only),
         "similarity_quantiles": {str(q): round(float(np.quantile(matched.similarity, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        "coverage_score_quantiles": {str(q): round(float(np.quantile(matched.score, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
         **shift,
     }
     sample_note = f" (a sample of {n} of {matched.production_rows})" if n < matched.production_rows else ""
-    summary = (f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}): nearest "
-               f"training input within τ = {tau:.2f}; {len(clusters)} uncovered cluster(s) with {len(cluster_of)} inputs"
+    rule_note = (f"nearest training input within τ = {rule.tau:.2f}" if rule.fixed
+                 else f"coverage score above the training set's own {rule.level:.0%} quantile")
+    summary = (f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}, sampling "
+               f"and the rule's own error): {rule_note}; {len(clusters)} uncovered cluster(s) with {len(cluster_of)} inputs"
                + (f"; domain AUC {auc:.2f}" if auc is not None else ""))
-    return CheckResult(ID, status, summary, metrics, tuple(findings), {"production": annotations(matched, train, cluster_of)})
+    uncovered = tuple(UncoveredCluster(c["id"], c["size"], c["share"], c["examples_to_collect"],
+                                       (c["examples"] or [{"text": ""}])[0]["text"], c["nearest_label"], c["sibling"])
+                      for c in clusters[:limit])
+    evidence = CoverageEvidence(round(coverage, 4), round(low, 4), round(high, 4), n, matched.production_rows, uncovered)
+    return CheckResult(ID, status, summary, metrics, tuple(findings), {"production": annotations(matched, train, cluster_of)},
+                       evidence=(evidence,))

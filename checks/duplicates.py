@@ -13,6 +13,10 @@ What it checks
   word counts 2; pairs with cosine ≥ embedding_threshold may differ by twice as many.
   Connected pairs form one group (union-find). With --eval, every eval row with an exact or near
   duplicate in training is a leak; with --production, inputs seen verbatim in training are listed.
+  Preference data (DPO pairs, KTO rows): a row repeats another when its prompt (exactly or nearly)
+  and both its replies (KTO: completion and label) do, as the preference check's PREF007 and the
+  size check count pairs; a prompt asked again with other replies is normal (pairs per prompt are
+  in the preference check's metrics). Leakage into --eval and --production still compares prompts.
 
 Why it matters
   Duplicates inflate the apparent size of a set (the size check counts one row per group) and
@@ -55,11 +59,14 @@ Codes
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from auditor.context import AuditContext
 from auditor.results import CheckResult, Finding
-from auditor.text import groups_of, snippet
+from auditor.evidence import DuplicatesEvidence
+from auditor.text import diff_snippet, groups_of, snippet
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
 
 ID = "duplicates"
 FAMILY = "DUP"
@@ -79,6 +86,10 @@ DEFAULTS: dict[str, Any] = {
     "minhash_min_chars": 1000,
     "max_bucket": 64,
     "template_share": 0.5,
+    "shared_min_rows": 8,
+    "shared_min_share": 0.01,
+    "shared_min_words": 20,
+    "shared_edge_drop": 0.8,
     "max_duplicate_rate": 0.2,
     "max_eval_leak_share": 0.01,
     "max_group_findings": 200,
@@ -88,55 +99,68 @@ def group_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[F
     lines = train["line"].to_list()
     texts = train["input"].to_list()
     outputs = ctx.output_keys("train")
-    exact = groups_of(ctx.representatives("train").of_row)
+    exact_of_row = ctx.representatives("train").of_row
     result, near_of_row = ctx.near_groups("train")
+    pairs = ctx.train.task == "preference"
+    if pairs:  # a pair repeats when its prompt and both sides do; a prompt asked again with other replies is fine
+        from auditor.pairs import pair_analysis
+
+        exact_of_row, near_of_row = pair_analysis(ctx).repeat_groups()
+    exact = groups_of(exact_of_row)
     near = groups_of(near_of_row)
     findings: list[Finding] = []
     limit = config["max_group_findings"]
     name = ctx.train.path.name
+    keys = ctx.input_keys("train")
+    varying = ctx.varying("train")
     for code, groups, kind in (("DUP001", exact, "exact"), ("DUP002", near, "near")):
         listed = 0
-        for rows in sorted(groups.values(), key=lambda r: (-len(r), r[0])):
-            if kind == "near" and len({ctx.representatives("train").of_row[r] for r in rows}) == 1:
+        for kept, rows in sorted(groups.items(), key=lambda item: (-len(item[1]), item[1][0])):
+            if kind == "near" and len({exact_of_row[r] for r in rows}) == 1:
                 continue  # a purely exact group is reported once, as DUP001
             agree = len({outputs[r] for r in rows}) == 1
             listed += 1
             if listed > limit:
                 continue
             member_lines = [lines[r] for r in rows]
-            message = (f"{name}: {len(rows)} rows with {'the same' if kind == 'exact' else 'nearly the same'} input "
-                       f"(\"{snippet(texts[rows[0]])}\"); line {member_lines[0]} kept; outputs "
-                       f"{'agree' if agree else 'differ'}")
+            other = next((r for r in rows if keys[r] != keys[kept]), None)
+            quote = snippet(texts[kept]) if other is None else diff_snippet(varying.texts[kept], varying.texts[other])
+            compared = "" if other is None else f" (line {lines[kept]} → {lines[other]})"
+            message = (f"{name}: {len(rows)} rows with {'the same' if kind == 'exact' else 'nearly the same'} "
+                       f"{'prompt and replies' if pairs else 'input'} "
+                       f"(\"{quote}\"{compared}); line {lines[kept]} kept; outputs {'agree' if agree else 'differ'}")
             findings.append(Finding(code, "info" if agree else "warning", message, tuple(member_lines),
-                                    {"kept_line": member_lines[0], "outputs_agree": agree, "size": len(rows)}))
+                                    {"kept_line": lines[kept], "outputs_agree": agree, "size": len(rows)}))
         if listed > limit:
             findings.append(Finding(code, "info", f"{name}: {listed - limit} more {kind}-duplicate groups not listed", (),
                                     {"groups_not_listed": listed - limit}))
-    in_exact = {r for rows in exact.values() for r in rows[1:]}
-    in_near = {r for rows in near.values() for r in rows[1:]}
+    in_exact = {r for kept, rows in exact.items() for r in rows if r != kept}
+    in_near = {r for kept, rows in near.items() for r in rows if r != kept}
     effective = len(lines) - len(in_near | in_exact)
     metrics = {
         "rows_valid": len(lines),
         "exact_groups": len(exact),
         "exact_duplicate_rows": len(in_exact),
-        "near_groups": sum(1 for rows in near.values() if len({ctx.representatives("train").of_row[r] for r in rows}) > 1),
+        "near_groups": sum(1 for rows in near.values() if len({exact_of_row[r] for r in rows}) > 1),
         "near_duplicate_rows": len(in_near - in_exact),
         "effective_rows": effective,
         "duplicate_rate": round(1 - effective / len(lines), 4) if lines else 0.0,
         "near_pairs_confirmed": len(result.pairs),
         "near_pairs_considered": result.candidates,
         "template": {"prefix": result.template[0], "suffix": result.template[1]},
+        "rows_with_shared_text": varying.rows_with_shared_text,
+        "shared_words_per_row": round(sum(varying.shared_words) / len(lines), 1) if lines else 0.0,
     }
     annotations = {
-        "exact_group": {lines[r]: lines[rows[0]] for rows in exact.values() for r in rows},
-        "near_group": {lines[r]: lines[rows[0]] for rows in near.values() for r in rows},
+        "exact_group": {lines[r]: lines[kept] for kept, rows in exact.items() for r in rows},
+        "near_group": {lines[r]: lines[kept] for kept, rows in near.items() for r in rows},
     }
     return findings, metrics, annotations
 
 
 def leakage(ctx: AuditContext, split: str, config: Mapping[str, Any]) -> tuple[list[tuple[int, list[int], str, float]], int]:
     """(line, training lines, kind, similarity) for every row of `split` duplicated in training."""
-    from auditor.dedup import cross_matches, near_params
+    from auditor.dedup import cross_matches
 
     dataset = ctx.dataset(split)
     rows = dataset.valid
@@ -149,8 +173,9 @@ def leakage(ctx: AuditContext, split: str, config: Mapping[str, Any]) -> tuple[l
         if key in by_key:
             leaks[line] = (by_key[key], "exact", 1.0)
     if split == "eval":
-        matches = cross_matches(rows["input"].to_list(), ctx.train.valid["input"].to_list(), ctx.embeddings(split),
-                                ctx.embeddings("train"), near_params(config), ctx.config.section("neighbours")["min_pair_similarity"])
+        matches = cross_matches(ctx.varying(split).texts, ctx.varying("train").texts, ctx.embeddings(split),
+                                ctx.embeddings("train"), ctx.near_params(), ctx.pair_similarity(),
+                                query_full=rows["input"].to_list(), base_full=ctx.train.valid["input"].to_list())
         eval_lines = rows["line"].to_list()
         for i, j, cosine, _, _ in matches:
             line = eval_lines[i]
@@ -197,4 +222,8 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
             findings.append(Finding("DUP005", "info", message, tuple(line for line, *_ in seen),
                                     {"train_lines": {str(line): found[:5] for line, found, _, _ in seen[:200]}}, "production"))
             row_values["production"] = {"duplicate_of_train_line": {line: found[0] for line, found, _, _ in seen}}
-    return CheckResult(ID, status, summary, metrics, tuple(findings), row_values)
+    leaked = tuple(sorted({r for f in findings if f.code == "DUP004" for r in f.rows}))
+    evidence = DuplicatesEvidence(metrics["rows_valid"] - metrics["effective_rows"], metrics["duplicate_rate"],
+                                  config["max_duplicate_rate"], metrics.get("eval_rows", 0), leaked,
+                                  metrics.get("production_seen_in_train", 0))
+    return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence,))

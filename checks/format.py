@@ -39,6 +39,10 @@ Codes
   FMT011 chat rows without a system message · FMT012 output over max_output_chars
   FMT013 input over max_input_chars · FMT014 too many malformed rows
   FMT015 a record in another format than the rest of the file (mixed formats)
+  FMT016 an implicit-prompt preference row whose chosen and rejected sides share no prompt (they part before
+         any shared user turn): no pair can be formed; sides that share the prompt and part later load as a
+         pair and the preference check reports them (PREF001)
+  FMT017 rows with image/audio/file parts: counted and reported, not embedded or checked (info)
 """
 from __future__ import annotations
 
@@ -69,6 +73,8 @@ CODES = {
     "FMT013": "input longer than max_input_chars",
     "FMT014": "too many malformed rows",
     "FMT015": "record in a different format from the rest of the file",
+    "FMT016": "preference row whose chosen and rejected sides answer different prompts",
+    "FMT017": "image or file parts counted, not audited",
 }
 DEFAULTS: dict[str, Any] = {
     "max_invalid_share": 0.10,

@@ -86,6 +86,8 @@ Config ([labels] in ftaudit.toml)
   folds = 10                    cross-validation folds of the linear discriminant
   confident_fraction = 0.5      the suspected label's probability must reach this share of its class threshold
   learning_curve_fractions = [0.25, 0.5, 1.0]   shares of the data for the learning curve
+  learning_curve_max_rows = 20000  larger sets draw the curve on a seeded sample of this many duplicate
+                                groups (0: never sample); a sampled curve is reported, never LBL010
   rising_accuracy_gain = 0.01   accuracy gain over the last step that counts as still improving
   max_findings = 200            findings listed per code (the rest are summarised in one)
   seed = 0                      folds and learning-curve samples
@@ -135,6 +137,7 @@ DEFAULTS: dict[str, Any] = {
     "folds": 10,
     "confident_fraction": 0.5,
     "learning_curve_fractions": [0.25, 0.5, 1.0],
+    "learning_curve_max_rows": 20_000,
     "rising_accuracy_gain": 0.01,
     "max_findings": 200,
     "seed": 0,
@@ -257,9 +260,14 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
     params = ModelParams(config["neighbours"], config["neighbour_temperature"], config["neighbour_weight"],
                          config["shrinkage"], config["folds"], config["seed"])
     vectors = ctx.embeddings("train")
-    probabilities = out_of_fold_probabilities(vectors, y, groups, len(classes), params)
+    graph = ctx.neighbour_graph("train")
+    probabilities = out_of_fold_probabilities(vectors, y, groups, len(classes), params, graph.ann,
+                                              ctx.representatives("train").rows)
     issues = find_label_issues(probabilities, y, config["confident_fraction"])
-    curve = learning_curve(vectors, y, groups, len(classes), params, config["learning_curve_fractions"], full=probabilities)
+    curve_cap = config["learning_curve_max_rows"]
+    sampled = 0 < curve_cap < len(set(groups.tolist()))
+    curve = learning_curve(vectors, y, groups, len(classes), params, config["learning_curve_fractions"], full=probabilities,
+                           max_groups=curve_cap)
     steps = list(curve.values())
     suspected = np.flatnonzero(issues.suspected)
     suspected = suspected[np.argsort(-issues.score[suspected], kind="stable")]
@@ -274,7 +282,7 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
                                 {"given": given, "suspected": guess, "label_issue_score": round(float(issues.score[row]), 4)}))
     findings = capped(findings, "LBL005", "suspected rows", config["max_findings"])
     rising = len(steps) > 1 and steps[-1] - steps[-2] >= config["rising_accuracy_gain"]
-    if rising:
+    if rising and not sampled:
         trend = " → ".join(f"{acc:.3f}" for acc in steps)
         findings.append(Finding("LBL010", "info", f"{name}: cross-validated accuracy is still rising with more data "
                                 f"({trend} at {', '.join(f'{float(f):.0%}' for f in curve)} of the rows): more examples would help",
@@ -284,7 +292,8 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
         "estimated_label_issues": issues.estimated_issues,
         "cv_accuracy": round(float((issues.predicted == y).mean()), 4),
         "learning_curve": curve,
-        "still_improving": bool(rising),
+        "still_improving": None if sampled else bool(rising),
+        "learning_curve_groups": curve_cap if sampled else len(set(groups.tolist())),
     }
     row_values = {
         "suspected_label": {lines[r]: classes[issues.predicted[r]] for r in suspected.tolist()},

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from auditor.evidence import ConsistencyEvidence, Inconsistency, StepHint
 from auditor.results import CheckResult, Finding
-from auditor.text import groups_of, snippet
+from auditor.text import diff_snippet, groups_of, snippet, snippet_where_differs
 from checks.labels import capped, listed
 
 if TYPE_CHECKING:
@@ -67,6 +67,29 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def same_question_groups(ctx: AuditContext) -> list[list[int]]:
+    """Rows that ask the same question: each near-duplicate group cut down to its centre, the centre's exact
+    copies and the members whose varying input (shared preambles set aside) is near-identical to the centre's:
+    typos, dropped or swapped words, never another word, number or negation (`auditor.dedup.near_identical`)."""
+    from auditor.dedup import near_identical
+
+    reps = ctx.representatives("train").of_row
+    varying = ctx.varying("train").texts
+    params = ctx.near_params()
+    groups = []
+    for centre, rows in groups_of(ctx.near_groups("train")[1]).items():
+        asks = {rep: rep == reps[centre] or near_identical(varying[centre], varying[rep], params) for rep in {reps[r] for r in rows}}
+        kept = [r for r in rows if asks[reps[r]]]
+        if len(kept) > 1:
+            groups.append(kept)
+    return groups
+
+
+def output_quote(first: str, other: str) -> str:
+    """An output quoted around where it departs from the group's first output."""
+    return snippet(other) if first == other else snippet_where_differs(other, first)
+
+
 def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | None) -> tuple[list[Finding], int, set[int]]:
     import numpy as np
 
@@ -78,7 +101,7 @@ def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | 
     reps = ctx.representatives("train").of_row
     pending: list[tuple[list[int], str]] = []
     undecided: list[list[int]] = []
-    for rows in groups_of(ctx.near_groups("train")[1]).values():
+    for rows in same_question_groups(ctx):
         if len({keys[r] for r in rows}) == 1:
             continue
         if all(tool_calls[r] for r in rows):
@@ -100,12 +123,16 @@ def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | 
                 pending.append((rows, "diverging outputs"))
     findings, rows_in = [], set()
     name = ctx.train.path.name
+    varying = ctx.varying("train").texts
     for rows, why in sorted(pending, key=lambda item: item[0][0]):
         rows_in.update(rows)
         same = "the same input" if len({reps[r] for r in rows}) == 1 else "nearly the same input"
-        answers = {lines[r]: (final_answer(outputs[r], pattern) if pattern and why == "different final answers" else snippet(outputs[r])) for r in rows}
+        answers = {lines[r]: (final_answer(outputs[r], pattern) if pattern and why == "different final answers"
+                              else output_quote(outputs[rows[0]], outputs[r])) for r in rows}
         shown = "; ".join(f"line {line}: {answer!r}" for line, answer in list(answers.items())[:4])
-        message = f"{name}: {len(rows)} rows with {same} (\"{snippet(texts[rows[0]])}\") have {why}: {shown}"
+        other = next((r for r in rows if reps[r] != reps[rows[0]]), None)
+        quote = snippet(texts[rows[0]]) if other is None else diff_snippet(varying[rows[0]], varying[other])
+        message = f"{name}: {len(rows)} rows with {same} (\"{quote}\") have {why}: {shown}"
         findings.append(Finding("LBL006", "warning", message, tuple(answers), {"reason": why, "outputs": answers}))
     return capped(findings, "LBL006", "contradiction groups", config["max_findings"]), len(pending), rows_in
 

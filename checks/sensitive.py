@@ -1,7 +1,8 @@
 """Sensitive data: personal data and secrets in training rows, shown only redacted.
 
 What it checks
-  Scans the input, output and system prompt of every valid training row for:
+  Scans the input, output and system prompt of every valid training row, and every other string
+  of its record (tool definitions, message names, extra fields, field names), for:
     email     e-mail addresses (image names like icon@2x.png are not addresses)
     phone     phone numbers: international (+CC …), North American ((415) 555-2671, 415-555-2671,
               415.555.2671), national numbers with a trunk 0 (020 7946 0958, 07700 900123,
@@ -50,7 +51,8 @@ How to fix
 
 Config ([sensitive] in ftaudit.toml)
   kinds = ["email", "phone", "card", "iban", "ip", "api_key", "private_key"]   what to look for
-  fields = ["input", "output", "system"]   which texts of a row are scanned
+  fields = ["input", "output", "system", "record"]   which texts of a row are scanned ("record": every
+                                     other string of the raw record, e.g. tools, names, extra fields)
   allow_domains = ["example.com", "example.org", "example.net", "example.edu", "test", "invalid",
                    "localhost"]   e-mail domains (and their subdomains) that are not personal data
   allow_patterns = ["(?i)example"]   regular expressions: a match containing one is ignored
@@ -70,10 +72,13 @@ import ipaddress
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
 
-from auditor.context import AuditContext
 from auditor.results import CheckResult, Finding
+from auditor.evidence import SensitiveEvidence
+
+if TYPE_CHECKING:
+    from auditor.context import AuditContext
 
 ID = "sensitive"
 FAMILY = "PII"
@@ -88,7 +93,7 @@ CODES = {
 }
 DEFAULTS: dict[str, Any] = {
     "kinds": ["email", "phone", "card", "iban", "ip", "api_key", "private_key"],
-    "fields": ["input", "output", "system"],
+    "fields": ["input", "output", "system", "record"],
     "allow_domains": ["example.com", "example.org", "example.net", "example.edu", "test", "invalid", "localhost"],
     "allow_patterns": ["(?i)example"],
     "examples_shown": 5,
@@ -310,11 +315,44 @@ def scan(text: str, kinds: Sequence[str], allow: Sequence[re.Pattern[str]], conf
     return found
 
 
+def redaction_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], list[re.Pattern[str]]]:
+    """The user's [sensitive] settings for redaction: secrets are always masked, a bad pattern falls back to the defaults."""
+    merged = {**DEFAULTS, **config}
+    kinds = [k for k in KINDS if k in merged["kinds"] or k in SECRET_KINDS]
+    try:
+        allow = [re.compile(p) for p in merged["allow_patterns"]]
+    except (re.error, TypeError):
+        allow = [re.compile(p) for p in DEFAULTS["allow_patterns"]]
+    return merged, kinds, allow
+
+
 def redact_text(text: str, config: Mapping[str, Any] = DEFAULTS) -> str:
     """`text` with every match of the configured kinds replaced by its redacted form (for other checks' snippets)."""
-    for match in scan(text, config["kinds"], [re.compile(p) for p in config["allow_patterns"]], config):
+    merged, kinds, allow = redaction_config(config)
+    for match in scan(text, kinds, allow, merged):
         text = text.replace(match.value, match.redacted)
     return text
+
+
+def record_strings(value: Any) -> Iterator[str]:
+    """Every string in a raw record: values at any depth and the field names."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from record_strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from record_strings(item)
+
+
+def raw_records(ctx: AuditContext) -> dict[int, Any]:
+    """The training file's raw records by line (read again: the loader keeps only the normalised fields)."""
+    from auditor.load import read_records
+
+    records = read_records(ctx.train.path, "train")[0]
+    return {r.line: r.record for r in records if r.record is not None}
 
 
 def kind_finding(name: str, kind: str, hits: list[tuple[int, str, Match]], config: Mapping[str, Any]) -> Finding:
@@ -339,6 +377,27 @@ def kind_finding(name: str, kind: str, hits: list[tuple[int, str, Match]], confi
     return Finding(code, severity, message, tuple(rows), data)
 
 
+def scan_records(ctx: AuditContext, lines: set[int], hits: dict[str, list[tuple[int, str, Match]]],
+                 scan_text: Callable[[str], list[Match]]) -> None:
+    """Add matches found only in the raw records' other strings (tools, message names, extra fields)."""
+    known: dict[int, set[str]] = {}
+    for kind_hits in hits.values():
+        for line, _, match in kind_hits:
+            known.setdefault(line, set()).add(match.value)
+    memo: dict[str, list[Match]] = {}
+    for line, record in raw_records(ctx).items():
+        if line not in lines:
+            continue
+        seen = known.get(line, set())
+        for text in record_strings(record):
+            if text not in memo:
+                memo[text] = scan_text(text) if len(text) >= 7 else []
+            for match in memo[text]:
+                if match.value not in seen and not any(match.value in value for value in seen):
+                    seen.add(match.value)
+                    hits.setdefault(match.kind, []).append((line, "record", match))
+
+
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     unknown = sorted(set(config["kinds"]) - set(KINDS)) + sorted(set(config["fields"]) - set(DEFAULTS["fields"]))
     if unknown:
@@ -354,7 +413,7 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     valid = train.valid
     lines = valid["line"].to_list()
     hits: dict[str, list[tuple[int, str, Match]]] = {}
-    for field in config["fields"]:
+    for field in [f for f in config["fields"] if f != "record"]:
         memo: dict[str, list[Match]] = {}
         for line, text in zip(lines, valid[field].to_list()):
             if not text:
@@ -363,6 +422,8 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
                 memo[text] = scan(text, config["kinds"], allow, config)
             for match in memo[text]:
                 hits.setdefault(match.kind, []).append((line, field, match))
+    if "record" in config["fields"] and train.format != "text":
+        scan_records(ctx, set(lines), hits, lambda text: scan(text, config["kinds"], allow, config))
     name = train.path.name
     findings = [kind_finding(name, kind, hits[kind], config) for kind in KINDS if kind in hits]
     affected: dict[int, set[str]] = {}
@@ -388,4 +449,6 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         found = ", ".join(f"{len(hits[k])} {KINDS[k][1]}" for k in KINDS if k in hits)
         summary = f"{found} in {len(affected)} of {len(lines)} rows"
     row_values = {"train": {"sensitive": {line: ",".join(sorted(kinds)) for line, kinds in affected.items()}}}
-    return CheckResult(ID, status, summary, metrics, tuple(findings), row_values)
+    evidence = SensitiveEvidence(tuple((k, len(hits[k])) for k in KINDS if k in hits), tuple(sorted(affected)),
+                                 tuple(k for k in SECRET_KINDS if k in hits))
+    return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence,))

@@ -90,6 +90,20 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     dropped = [lines[row] for row, group in enumerate(group_of_row) if group != row]
     exact_dropped = sum(1 for row, rep in enumerate(exact_of_row) if rep != row)
     usable = len(lines) - len(dropped)
+    unit, unpaired, excluded = "examples", 0, set(dropped)
+    if train.task == "preference" and lines:  # pairs: repeated pairs and pairs with nothing to learn do not count
+        from auditor.pairs import pair_analysis
+
+        pairs = pair_analysis(ctx)
+        exact_of_line = dict(zip(pairs.lines, pairs.exact_prompt))
+        dropped = sorted(set(pairs.duplicates) - pairs.inconsistent)
+        exact_dropped = sum(1 for line in dropped if exact_of_line[line] == exact_of_line[pairs.duplicates[line]])
+        unit, unpaired, usable = "pairs", len(pairs.inconsistent), pairs.usable
+        excluded = pairs.removed
+    from auditor.targets.rows import untrainable_rows  # rows with nothing left to learn for the target (tokens)
+
+    untrainable = untrainable_rows(ctx, excluded) if lines else []
+    usable -= len(untrainable)
     tier = tier_of(usable, config)
     thresholds = {k: config[k] for k in ("minimum_from", "preferred_from", "strong_from")}
     metrics: dict[str, Any] = {
@@ -100,21 +114,27 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         "duplicate_rate": round(len(dropped) / len(lines), 4) if lines else 0.0,
         "near_duplicates_counted": bool(config["count_near_duplicates"]),
         "usable_examples": usable,
+        "untrainable_rows": len(untrainable),
         "tier": tier,
         "thresholds": thresholds,
+        "unit": unit,
     }
+    if unit == "pairs":
+        metrics["inconsistent_pairs"] = unpaired
     findings: list[Finding] = []
     name = train.path.name
     if tier in ("insufficient", "minimum"):
         goal = config["minimum_from"] if tier == "insufficient" else config["preferred_from"]
         metrics["examples_to_next_tier"] = goal - usable
         severity = "error" if tier == "insufficient" else "warning"
-        message = (f"{name}: {usable} usable examples, tier '{tier}'; {goal - usable} more reach "
+        message = (f"{name}: {usable} usable {unit}, tier '{tier}'; {goal - usable} more reach "
                    f"{'a pilot' if tier == 'insufficient' else 'the preferred band'} ({goal})")
         findings.append(Finding("SIZE001", severity, message, (), {"usable_examples": usable, "goal": goal}))
     if dropped:
         kind = "exactly or nearly" if config["count_near_duplicates"] else "exactly (after normalisation)"
         message = f"{name}: {len(dropped)} row(s) repeat an earlier row {kind} and do not count"
+        if unit == "pairs":
+            message = f"{name}: {len(dropped)} row(s) repeat an earlier pair (same prompt, same sides) and do not count"
         findings.append(Finding("SIZE002", "info", message, tuple(dropped),
                                 {"exact": exact_dropped, "near": len(dropped) - exact_dropped}))
     if train.task == "classification":
@@ -133,7 +153,13 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     status = {"insufficient": "fail", "minimum": "warn"}.get(tier, "pass")
     if status == "pass" and any(f.code == "SIZE003" for f in findings):
         status = "warn"
-    summary = f"{usable} usable examples of {len(lines)} valid rows ({len(dropped)} duplicates not counted): tier '{tier}'"
-    evidence = size_evidence(usable, len(lines), config, removed_duplicates=len(dropped),
-                             thin_labels=tuple(metrics.get("thin_labels", {}).items()), labels=metrics.get("labels", 0))
+    summary = (f"{usable} usable {unit} of {len(lines)} valid rows ({len(dropped)} duplicates not counted): "
+               f"tier '{tier}'")
+    if unit == "pairs":
+        summary = (f"{usable} usable pairs of {len(lines)} valid rows ({len(dropped)} repeated, {unpaired} with "
+                   f"nothing or the opposite to learn): tier '{tier}'")
+    evidence = size_evidence(usable, len(lines), config, removed_duplicates=len(dropped), removed_unpaired=unpaired,
+                             removed_untrainable=len(untrainable),
+                             unit=unit, thin_labels=tuple(metrics.get("thin_labels", {}).items()),
+                             labels=metrics.get("labels", 0))
     return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.modules.setdefault("tests.conftest", sys.modules[__name__])  # `from tests.conftest import …` gets this module
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
@@ -14,11 +17,50 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("FTAUDIT_CACHE_DIR", str(ROOT / ".ftaudit-cache"))
 
 
+_current: list[pytest.Item] = []
+_not_run: list[str] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without ../shared/data the `calibration` tests (real datasets) are deselected, and the summary says so."""
+    if SHARED.is_dir():
+        return
+    calibration = [item for item in items if item.get_closest_marker("calibration")]
+    if calibration:
+        config.hook.pytest_deselected(items=calibration)
+        items[:] = [item for item in items if not item.get_closest_marker("calibration")]
+        _not_run.extend(item.nodeid for item in calibration)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _not_run:
+        terminalreporter.write_line(f"{len(_not_run)} calibration tests not run: {SHARED} is absent "
+                                    "(each reads a real dataset: put the data beside this checkout to run them)")
+
+
+@pytest.fixture(autouse=True)
+def _current_test(request: pytest.FixtureRequest):
+    """Lets `shared_file` see which test asks for real data."""
+    _current.append(request.node)
+    yield
+    _current.pop()
+
+
 def shared_file(*parts: str) -> Path:
+    """A real dataset under ../shared/data; only tests marked `calibration` may read one (they skip without it)."""
+    if _current and _current[-1].get_closest_marker("calibration") is None:
+        pytest.fail(f"{_current[-1].nodeid} reads ../shared/data but is not marked @pytest.mark.calibration")
     path = SHARED.joinpath(*parts)
     if not path.exists():
         pytest.skip(f"real dataset {path} is absent (../shared/data is not beside this checkout)")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_onnx_export() -> Path:
+    """One ONNX export for the whole suite (and its subprocesses): made on first use, kept between runs."""
+    folder = Path(os.environ.setdefault("FTAUDIT_ONNX_DIR", str(ROOT / ".ftaudit-cache" / "onnx")))
+    return folder
 
 
 @pytest.fixture

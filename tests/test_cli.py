@@ -6,7 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.conftest import ROOT, SAMPLE
 
 HEAVY = ("polars", "torch", "sentence_transformers", "sklearn", "great_expectations", "rich", "numpy")
 
@@ -24,6 +26,7 @@ def test_help_imports_nothing_heavy() -> None:
     assert "audit" in ftaudit("--help").stdout
 
 
+@pytest.mark.calibration
 def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None:
     result = ftaudit("audit", str(toy_chat), "--format", "json", "--quiet", "--no-cache", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -46,9 +49,9 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
-def test_bad_config_key_is_exit_2(toy_chat: Path, tmp_path: Path) -> None:
+def test_bad_config_key_is_exit_2(tmp_path: Path) -> None:
     (tmp_path / "ftaudit.toml").write_text("[size]\nstrong_form = 2000\n")
-    result = ftaudit("audit", str(toy_chat), cwd=tmp_path)
+    result = ftaudit("audit", str(SAMPLE / "support_train.jsonl"), cwd=tmp_path)
     assert result.returncode == 2 and "size.strong_form" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -65,16 +68,18 @@ def test_explain_and_checks() -> None:
     assert "SIZE001" in listing and "FMT004" in listing
 
 
-def test_outputs_and_annotations_are_written(toy_chat: Path, tmp_path: Path) -> None:
+def test_outputs_and_annotations_are_written(tmp_path: Path) -> None:
     prod = tmp_path / "prod.txt"
     prod.write_text("I dropped my phone\nMy cat ignores me\n")
-    result = ftaudit("audit", str(toy_chat), "--production", str(prod), "-o", "out/report.txt",
+    broken = SAMPLE / "broken" / "malformed_lines.jsonl"  # 6 of its 13 records are malformed (sample_data/README.md)
+    result = ftaudit("audit", str(broken), "--production", str(prod), "-o", "out/report.txt",
                      "--annotate", "out/rows.jsonl", "--quiet", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "Verdict: BLOCKED" in (tmp_path / "out" / "report.txt").read_text()
     rows = [json.loads(line) for line in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
+    valid = {1, 2, 4, 9, 11, 14, 15}
     assert [(r["split"], r["line"], r["valid"]) for r in rows] == [
-        ("train", 1, True), ("train", 2, True), ("train", 3, True), ("train", 4, False), ("train", 5, True),
+        *(("train", line, line in valid) for line in (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15)),
         ("production", 1, True), ("production", 2, True)]
     contract = {"split", "line", "valid", "label", "exact_group", "near_group", "suspected_label", "label_issue_score",
                 "nearest_train_line", "nearest_train_similarity", "covered", "cluster"}

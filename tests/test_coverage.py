@@ -59,6 +59,7 @@ def test_skipped_without_production_says_coverage_is_unknown(isolated_config: Pa
     assert "unknown" in result.summary and "--production" in result.summary
 
 
+@pytest.mark.calibration
 def test_clinc_slice_coverage_is_near_the_truth(clinc_slice, isolated_config: Path) -> None:
     train_path, prod_path, intents, known = clinc_slice
     report = audit(train_path, prod_path, only=["coverage"])
@@ -77,6 +78,7 @@ def test_clinc_slice_coverage_is_near_the_truth(clinc_slice, isolated_config: Pa
     assert result.status == "fail"
 
 
+@pytest.mark.calibration
 def test_clinc_slice_unseen_intents_form_clusters(clinc_slice, isolated_config: Path) -> None:
     train_path, prod_path, intents, known = clinc_slice
     report = audit(train_path, prod_path, only=["coverage"])
@@ -150,6 +152,7 @@ def test_fixed_threshold_and_sampling(isolated_config: Path) -> None:
     assert width > full.metrics["coverage_ci_high"] - full.metrics["coverage_ci_low"]
 
 
+@pytest.mark.calibration
 def test_same_task_is_covered_and_other_tasks_are_not(tmp_path: Path, isolated_config: Path) -> None:
     gsm = [json.loads(line) for line in open(shared_file("gsm8k", "train.jsonl"), encoding="utf-8")][:1500]
     test = [json.loads(line)["question"] for line in open(shared_file("gsm8k", "test.jsonl"), encoding="utf-8")][:200]

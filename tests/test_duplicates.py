@@ -34,6 +34,7 @@ def test_word_edits_count_typos_drops_and_swaps_once() -> None:
     assert edits("it costs 270 dollars", "it costs 360 dollars") == 2
 
 
+@pytest.mark.calibration
 def test_banking77_whitespace_duplicates_are_exact_groups(banking_train: Path, isolated_config: Path) -> None:
     report = audit(banking_train, only=["duplicates", "size"])
     dup = report.check("duplicates")
@@ -48,6 +49,7 @@ def test_banking77_whitespace_duplicates_are_exact_groups(banking_train: Path, i
     assert groups.height == sum(f.data["size"] for f in exact)
 
 
+@pytest.mark.calibration
 def test_injected_variants_are_found_on_real_data(tmp_path: Path, isolated_config: Path) -> None:
     rng = random.Random(7)
     rows = banking_rows(1200)
@@ -88,6 +90,7 @@ def test_templated_prompts_are_not_all_duplicates(tmp_path: Path, isolated_confi
     assert near == [(1, 10)]
 
 
+@pytest.mark.calibration
 def test_eval_leakage_and_production_overlap(tmp_path: Path, isolated_config: Path) -> None:
     rng = random.Random(3)
     train_rows = banking_rows(600)
@@ -118,6 +121,7 @@ def test_prepare_strips_a_shared_template() -> None:
     assert all(len(t) <= 4 for t in prepared.tokens)
 
 
+@pytest.mark.calibration
 @pytest.mark.parametrize("kind", sorted(EXACT))
 def test_exact_variants_normalise_to_the_same_key(kind: str) -> None:
     from auditor.text import normalize
@@ -125,3 +129,71 @@ def test_exact_variants_normalise_to_the_same_key(kind: str) -> None:
     rng = random.Random(11)
     for row in banking_rows(200):
         assert normalize(EXACT[kind](row["text"], rng)) == normalize(row["text"])
+
+
+def gsm8k_questions(limit: int) -> list[str]:
+    with open(shared_file("gsm8k", "train.jsonl"), encoding="utf-8") as handle:
+        return [json.loads(line)["question"] for line in handle][:limit]
+
+
+@pytest.mark.calibration
+def test_varying_parts_set_aside_each_rows_own_preamble() -> None:
+    from auditor.varying import varying_texts
+
+    questions = gsm8k_questions(600)
+    preambles = [" ".join(f"{w}{k}" for w in ("policy", "rule", "clause", "note", "item", "term") * 5) + ". Question:"
+                 for k in range(3)]
+    texts = [f"{preambles[i % 3]} {q}" if i % 2 else f"{q}\n{preambles[i % 3]}" for i, q in enumerate(questions)]
+    varying = varying_texts(texts)
+    assert varying.texts == [q.strip() for q in questions]
+    assert varying.rows_with_shared_text == 600
+    assert varying_texts(questions).texts == questions, "plain questions share no long block"
+
+
+def test_near_groups_cannot_chain() -> None:
+    from auditor.dedup import star_groups
+
+    chain = star_groups(6, [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)])
+    assert len(set(chain)) >= 3
+    pairs = {(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)}
+    for member, centre in enumerate(chain):
+        assert member == centre or (min(member, centre), max(member, centre)) in pairs
+
+
+def test_shared_preamble_makes_no_near_duplicates(tmp_path: Path, isolated_config: Path) -> None:
+    cities = ["New York", "Los Angeles", "Sydney", "Paris", "Berlin", "Tokyo", "Cairo", "Lima", "Oslo", "Delhi"]
+    tools = ("You can call get_weather(city, day) which returns the temperature, the humidity, the wind and the "
+             "chance of rain for a city on a given day, and get_time(city) which returns the local time. Answer in "
+             "one sentence, give temperatures in degrees Celsius and never invent a figure the tools did not return.")
+    rows = [{"messages": [{"role": "user", "content": f"{tools}\n\nWhat's the weather in {city} {day}?"},
+                          {"role": "assistant", "content": f"In {city} {day}: {20 + i}°C, humidity {40 + 3 * i}%."}]}
+            for i, city in enumerate(cities) for day in ("today", "tomorrow")]
+    rows.append({"messages": [{"role": "user", "content": f"{tools}\n\nWhat's teh weather in Sydney today?"},
+                              {"role": "assistant", "content": "In Sydney today: 24°C, humidity 52%."}]})
+    report = audit(write_jsonl(tmp_path / "weather.jsonl", rows), only=["duplicates", "outputs"])
+    near = [f for f in report.check("duplicates").findings if f.code == "DUP002"]
+    assert [f.rows for f in near] == [(5, 21)]
+    assert "[-weather-]{+teh weather+}" in near[0].message or "teh" in near[0].message
+    assert report.check("duplicates").metrics["rows_with_shared_text"] == 21
+    assert not [f for f in report.check("outputs").findings if f.code == "LBL006"]
+
+
+def test_near_identical_inputs_exclude_other_words_numbers_and_negations() -> None:
+    from auditor.dedup import near_identical
+
+    params = NearParams()
+    assert near_identical("Where is my parcel today", "Where is my parcle today", params)
+    assert near_identical("how do i top up my card", "how do i top up card", params)
+    assert not near_identical("What is the weather in Sydney today?", "What is the weather in Paris today?", params)
+    assert not near_identical("John has 5 apples and eats 2", "John has 6 apples and eats 2", params)
+    assert not near_identical("I do not want my card", "I do want my card", params)
+
+
+def test_quotes_show_where_near_identical_texts_differ() -> None:
+    from auditor.text import diff_snippet, snippet_where_differs
+
+    preamble = "You are a helpful assistant with tools. " * 10
+    quote = diff_snippet(preamble + "What's the weather in New York today?", preamble + "What's the weather in Los Angeles today?")
+    assert "[-New York-]{+Los Angeles+}" in quote and quote.startswith("…") and len(quote) <= 90
+    answer = "Natalia sold 48/2 = 24 clips in May. Natalia sold 48+24 = 72 clips altogether in April and May. #### "
+    assert snippet_where_differs(answer + "79", answer + "72").endswith("#### 79")

@@ -42,9 +42,9 @@ def test_second_run_is_served_from_cache_without_the_model(warm_cache: tuple[Pat
     again = Embedder(cache_dir=cache, quiet=True)
     assert np.array_equal(again.encode(list(reversed(TEXTS))), vectors[::-1])
     assert again.stats.cached == 4 and again.stats.computed == 0 and again._model is None
-    shards = list(cache.rglob("shard-*.keys.npy"))
-    assert shards and all(np.load(s, allow_pickle=False).dtype.kind == "S" for s in shards)
-    assert all(s.with_name(s.name.replace(".keys.", ".vectors.")).is_file() for s in shards)
+    shards = [s for s in cache.rglob("shard-*") if s.is_dir()]
+    assert shards and all(np.load(s / "keys.npy", allow_pickle=False).dtype.kind == "S" for s in shards)
+    assert all((s / "vectors.npy").is_file() and (s / "manifest.json").is_file() for s in shards)
 
 
 def test_cache_compaction_keeps_every_vector(tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_cache_compaction_keeps_every_vector(tmp_path: Path) -> None:
     embedder = Embedder(cache_dir=tmp_path, quiet=True)
     texts = [f"parcel number {i} is late" for i in range(MAX_SHARDS + 3)]
     first = [embedder.encode([t])[0] for t in texts]
-    assert len(list(tmp_path.rglob("shard-*.keys.npy"))) <= MAX_SHARDS
+    assert len([s for s in tmp_path.rglob("shard-*") if s.is_dir()]) <= MAX_SHARDS
     again = Embedder(cache_dir=tmp_path, quiet=True)
     assert np.allclose(again.encode(texts), np.stack(first)) and again.stats.computed == 0
 
@@ -69,7 +69,8 @@ def test_warm_cache_never_imports_torch(warm_cache: tuple[Path, np.ndarray, Embe
     assert out.stdout.split() == ["5", "False", "False", "False"], out.stderr
 
 
-def test_onnx_and_torch_backends_agree(tmp_path: Path) -> None:
+def test_onnx_and_torch_backends_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FTAUDIT_ONNX_DIR")
     onnx = Embedder(cache_dir=tmp_path, quiet=True, backend="onnx")
     torch = Embedder(cache_dir=None, quiet=True, backend="torch")
     a, b = onnx.encode(TEXTS + [t * 30 for t in TEXTS]), torch.encode(TEXTS + [t * 30 for t in TEXTS])
@@ -82,9 +83,18 @@ def test_onnx_and_torch_backends_agree(tmp_path: Path) -> None:
 
 
 def test_no_cache_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a cache the ONNX export goes to a temporary folder that is gone once the model is loaded."""
+    import tempfile
+
     monkeypatch.chdir(tmp_path)
-    vectors = Embedder(cache_dir=None, quiet=True).encode(TEXTS[:2])
-    assert vectors.shape == (2, 384) and list(tmp_path.iterdir()) == []
+    monkeypatch.delenv("FTAUDIT_ONNX_DIR")
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    embedder = Embedder(cache_dir=None, quiet=True)
+    vectors = embedder.encode(TEXTS[:2])
+    assert vectors.shape == (2, 384) and embedder.stats.backend == "onnx"
+    assert [p.name for p in tmp_path.iterdir()] == ["tmp"] and list((tmp_path / "tmp").iterdir()) == []
 
 
 def test_identity_changes_with_the_model(tmp_path: Path) -> None:

@@ -94,3 +94,55 @@ def test_pre_commit_blocks_a_bad_dataset_and_passes_a_good_one(tmp_path: Path) -
     passed = sh("git", "commit", "-qm", "good data")
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert sh("git", "log", "--oneline").stdout.count("\n") == 1
+
+
+GATE_SCRIPT = """
+import sys
+from auditor.cli import main
+try:
+    main(["gate", sys.argv[1], "-q"])
+except SystemExit as exc:
+    print("exit", exc.code)
+print("numpy imported" if "numpy" in sys.modules else "numpy not imported")
+"""
+
+
+def gate_process(train: Path) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", GATE_SCRIPT, str(train)], cwd=train.parent, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()
+
+
+def test_gate_answers_an_unchanged_file_from_its_result_cache(tmp_path: Path) -> None:
+    train = tmp_path / "train.jsonl"
+    extra = ('{"messages": [{"role": "user", "content": "Where is parcel '
+             f'{tmp_path.name}?"}}, {{"role": "assistant", "content": "It left the depot today."}}]}}\n')
+    train.write_text(GOOD.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    first = gate_process(train)
+    assert first[0].startswith(f"PASS {train}") and first[-2:] == ["exit 0", "numpy imported"]
+    assert gate_process(train) == first[:-1] + ["numpy not imported"]
+    folder = Path(os.environ["FTAUDIT_CACHE_DIR"]) / "gate"
+    entries = [p for p in folder.glob("*.json") if str(train) in p.read_text(encoding="utf-8")]
+    assert len(entries) == 1
+    entries[0].write_text('{"version": 1, "key": "', encoding="utf-8")  # a torn write
+    assert gate_process(train) == first
+    assert gate_process(train)[-1] == "numpy not imported"  # the damaged entry was redone
+    with open(train, "a", encoding="utf-8") as handle:
+        handle.write('{"messages": [{"role": "user", "content": "Can I change the delivery address?"}, '
+                     '{"role": "assistant", "content": "Yes, until the parcel is dispatched."}]}\n')
+    changed = gate_process(train)
+    assert changed[-1] == "numpy imported" and changed[0] != first[0]
+
+
+def test_gate_result_cache_ignores_foreign_and_mismatching_entries(tmp_path: Path) -> None:
+    from auditor.gate import ResultCache
+
+    cache = ResultCache(tmp_path / "gate")
+    cache.put("k1", "PASS x", True)
+    assert cache.get("k1") == ("PASS x", True)
+    (tmp_path / "gate" / "k2.json").write_text((tmp_path / "gate" / "k1.json").read_text())
+    (tmp_path / "gate" / "k3.json").write_text('["PASS", true]')
+    (tmp_path / "gate" / "k4.json").write_bytes(b"\xff\xfe")
+    assert cache.get("k2") is None and cache.get("k3") is None and cache.get("k4") is None and cache.get("k5") is None
+    assert ResultCache(None).get("k1") is None

@@ -48,6 +48,7 @@ def test_tickets_sample_spellings_and_conflict(isolated_config: Path) -> None:
     assert suspected.height == check.metrics["suspected_mislabels"]
 
 
+@pytest.mark.calibration
 def test_banking77_slice_suspects_flipped_labels(tmp_path: Path, isolated_config: Path) -> None:
     shared_file("banking77", "train.csv")
     rows = classification_rows("banking77")[:3000]
@@ -65,6 +66,7 @@ def test_banking77_slice_suspects_flipped_labels(tmp_path: Path, isolated_config
     assert check.seconds < 15
 
 
+@pytest.mark.calibration
 @pytest.mark.parametrize("name, limit, per_kind", [("banking77", 1500, 12), ("dbpedia", 200, 6)])
 def test_injected_spellings_and_conflicting_copies_are_found(name: str, limit: int, per_kind: int, tmp_path: Path,
                                                              isolated_config: Path) -> None:
@@ -76,27 +78,30 @@ def test_injected_spellings_and_conflicting_copies_are_found(name: str, limit: i
     assert check.metrics["vocabulary_variants"] >= len(set(spelled.values()))
 
 
+@pytest.mark.calibration
 def test_gsm8k_contradicting_final_answers(tmp_path: Path, isolated_config: Path) -> None:
     rows = jsonl_rows("gsm8k", "train.jsonl", limit=1000)
-    clean = audit(write_jsonl(tmp_path / "clean.jsonl", rows), only=["labels"]).check("labels")
+    clean = audit(write_jsonl(tmp_path / "clean.jsonl", rows), only=["outputs"]).check("outputs")
     assert clean.metrics["final_answer_pattern"] == "#### <answer>"
     assert clean.metrics["contradictions"] == 0 and clean.status == "pass"
     noisy, pairs = inject_answers(rows, 5, random.Random(2))
-    check = audit(write_jsonl(tmp_path / "noisy.jsonl", noisy), only=["labels"]).check("labels")
+    check = audit(write_jsonl(tmp_path / "noisy.jsonl", noisy), only=["outputs"]).check("outputs")
     assert found_together(check, "LBL006", pairs) == 5 and check.metrics["contradictions"] == 5
     assert {f.data["reason"] for f in check.findings if f.code == "LBL006"} == {"different final answers"}
 
 
+@pytest.mark.calibration
 def test_gsm8k_rows_without_final_answer_break_the_format(tmp_path: Path, isolated_config: Path) -> None:
     rows = jsonl_rows("gsm8k", "train.jsonl", limit=300)
     for row in (10, 50, 200):
         rows[row] = {**rows[row], "answer": rows[row]["answer"].rsplit("####", 1)[0].strip()}
-    check = audit(write_jsonl(tmp_path / "gsm.jsonl", rows), only=["labels"]).check("labels")
+    check = audit(write_jsonl(tmp_path / "gsm.jsonl", rows), only=["outputs"]).check("outputs")
     breaks = [f for f in check.findings if f.code == "LBL007"]
     assert [(f.data["rule"], f.rows) for f in breaks] == [("final-answer line", (11, 51, 201))]
     assert check.metrics["format_breaks"] == 3 and check.status == "warn"
 
 
+@pytest.mark.calibration
 def test_tool_call_rows_breaking_the_schema(tmp_path: Path, isolated_config: Path) -> None:
     rows = jsonl_rows("openai_cookbook", "drone_training.jsonl")
     led = [i for i, r in enumerate(rows) if "color" in r["messages"][-1]["tool_calls"][0]["function"]["arguments"]]
@@ -104,7 +109,7 @@ def test_tool_call_rows_breaking_the_schema(tmp_path: Path, isolated_config: Pat
     arguments = json.loads(call["arguments"])
     call["arguments"] = json.dumps({**arguments, "color": 255})
     rows[5]["messages"][-1] = {"role": "assistant", "content": "Taking off now."}
-    check = audit(write_jsonl(tmp_path / "drone.jsonl", rows), only=["labels"]).check("labels")
+    check = audit(write_jsonl(tmp_path / "drone.jsonl", rows), only=["outputs"]).check("outputs")
     rules = {f.data["rule"]: f.rows for f in check.findings if f.code == "LBL007"}
     assert rules == {"tool call or text reply": (6,), "type of tool argument configure_led_display.color": (led[0] + 1,)}
 
@@ -112,7 +117,7 @@ def test_tool_call_rows_breaking_the_schema(tmp_path: Path, isolated_config: Pat
 def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolated_config: Path) -> None:
     with open(SAMPLE / "support_train.jsonl", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle if line.strip()]
-    check = audit(SAMPLE / "support_train.jsonl", only=["labels"]).check("labels")
+    check = audit(SAMPLE / "support_train.jsonl", only=["outputs"]).check("outputs")
     contradiction = next(f for f in check.findings if f.code == "LBL006")
     assert contradiction.rows == (48, 164) and contradiction.data["reason"] == "different figures"
     assert check.metrics["contradictions"] == 1 and check.metrics["system_prompts"] == 1
@@ -120,13 +125,14 @@ def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolate
         rows[row]["messages"][0]["content"] = "You are a pirate. Answer every question in pirate speak."
     paypal = json.loads(json.dumps(rows[65]))
     paypal["messages"][-1]["content"] = "Lockers stay open around the clock; scan the QR code from your email to collect."
-    check = audit(write_jsonl(tmp_path / "prompts.jsonl", rows + [paypal]), only=["labels"]).check("labels")
+    check = audit(write_jsonl(tmp_path / "prompts.jsonl", rows + [paypal]), only=["outputs"]).check("outputs")
     prompts = next(f for f in check.findings if f.code == "LBL008")
     assert prompts.rows == (4, 10, 28) and prompts.severity == "warning" and check.metrics["system_prompts"] == 2
     diverging = [f for f in check.findings if f.code == "LBL006" and f.data["reason"] == "diverging outputs"]
     assert [f.rows for f in diverging] == [(66, 112, len(rows) + 1)]
 
 
+@pytest.mark.calibration
 def test_too_many_conflicts_fail(tmp_path: Path, isolated_config: Path) -> None:
     shared_file("openai_cookbook", "dbpedia_samples.jsonl")
     rows = classification_rows("dbpedia")
@@ -144,9 +150,21 @@ def test_no_valid_rows_is_skipped(isolated_config: Path) -> None:
     assert check.status == "skipped" and "no valid" in check.summary
 
 
+def test_a_one_label_classification_set_fails_and_keeps_prompting(tmp_path: Path, isolated_config: Path) -> None:
+    rows = [{"text": f"Where is my parcel number {i}? It has not arrived.", "label": "tracking"} for i in range(150)]
+    report = audit(write_jsonl(tmp_path / "one.jsonl", rows), only=["format", "duplicates", "size", "labels"])
+    check = report.check("labels")
+    assert check.status == "fail" and [f.code for f in check.findings] == ["LBL012"]
+    assert report.verdict.decision == "keep-prompting" and any("one label" in r for r in report.verdict.reasons)
+
+
 def test_spelling_groups_fold_and_typos_but_not_digits_or_short_labels() -> None:
     labels = ["Positive", "positive ", "POSITIVE", "postive", "negative", "neutral", "nuetral", "class_1", "class_2", "cat", "car"]
     assert sorted(map(sorted, spelling_groups(labels, 0.1, 5))) == [["POSITIVE", "Positive", "positive ", "postive"], ["neutral", "nuetral"]]
+
+
+@pytest.mark.calibration
+def test_banking77_intents_are_not_spelling_variants() -> None:
     with open(shared_file("banking77", "train.csv"), encoding="utf-8") as handle:
         assert spelling_groups([r["category"] for r in csv.DictReader(handle)], 0.1, 5) == []
 

@@ -16,6 +16,7 @@ def lines_of(dataset, code: str) -> list[int]:
     return sorted(r for f in dataset.findings if f.code == code for r in f.rows)
 
 
+@pytest.mark.calibration
 def test_toy_chat_names_missing_user(toy_chat: Path) -> None:
     ds = load_dataset(toy_chat, "train")
     assert (ds.format, ds.rows_read, ds.rows_valid) == ("chat", 5, 4)
@@ -23,6 +24,7 @@ def test_toy_chat_names_missing_user(toy_chat: Path) -> None:
     assert ds.frame.filter(ds.frame["line"] == 3)["system"].to_list() == [None]
 
 
+@pytest.mark.calibration
 def test_drone_tool_calls_load_without_errors() -> None:
     ds = load_dataset(shared_file("openai_cookbook", "drone_training.jsonl"), "train")
     assert ds.rows_valid == ds.rows_read == 103
@@ -33,6 +35,7 @@ def test_drone_tool_calls_load_without_errors() -> None:
     assert ds.task == "generation"
 
 
+@pytest.mark.calibration
 @pytest.mark.parametrize("parts, labels", [(("openai_cookbook", "dbpedia_samples.jsonl"), 14), (("banking77", "train.csv"), 77)])
 def test_classification_sets_are_detected(parts: tuple[str, str], labels: int) -> None:
     ds = load_dataset(shared_file(*parts), "train")
@@ -40,6 +43,7 @@ def test_classification_sets_are_detected(parts: tuple[str, str], labels: int) -
     assert len(ds.labels()) == labels
 
 
+@pytest.mark.calibration
 def test_gsm8k_is_prompt_completion() -> None:
     ds = load_dataset(shared_file("gsm8k", "test.jsonl"), "train")
     assert ds.format == "prompt_completion" and ds.task == "generation"
@@ -48,6 +52,7 @@ def test_gsm8k_is_prompt_completion() -> None:
     assert ds.valid["output"][0].rstrip().split("\n")[-1].startswith("####")
 
 
+@pytest.mark.calibration
 def test_csv_line_numbers_follow_physical_lines(banking_train: Path) -> None:
     ds = load_dataset(banking_train, "train")
     assert ds.frame["line"][0] == 2
@@ -168,12 +173,12 @@ def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, mes
     assert "\n" not in str(info.value) and name in str(info.value)
 
 
-@pytest.mark.parametrize("name", ["toy", "sample", "broken"])
-def test_great_expectations_and_polars_suites_agree(name: str, toy_chat: Path) -> None:
+@pytest.mark.parametrize("name", [pytest.param("toy", marks=pytest.mark.calibration), "sample", "broken"])
+def test_great_expectations_and_polars_suites_agree(name: str, request: pytest.FixtureRequest) -> None:
     from checks.format import DEFAULTS, suite_findings
 
-    path = {"toy": toy_chat, "sample": SAMPLE / "support_train.jsonl",
-            "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
+    path = request.getfixturevalue("toy_chat") if name == "toy" else {
+        "sample": SAMPLE / "support_train.jsonl", "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
     dataset = load_dataset(path, "train")
     with_gx = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60})
     with_polars = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60, "use_great_expectations": False})

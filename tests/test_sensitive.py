@@ -91,6 +91,7 @@ def test_invalid_settings_are_error_results(tmp_path: Path, isolated_config: Pat
 
 @pytest.mark.parametrize("parts", [("banking77", "train.csv"), ("gsm8k", "train.jsonl"),
                                    ("openai_cookbook", "drone_training.jsonl"), ("openai_cookbook", "dbpedia_samples.jsonl")])
+@pytest.mark.calibration
 def test_clean_real_sets_have_no_findings(parts: tuple[str, str], isolated_config: Path) -> None:
     result = audit(shared_file(*parts), only=["sensitive"]).check("sensitive")
     assert result.status == "pass" and result.findings == () and result.metrics["rows_scanned"] > 100
@@ -101,6 +102,7 @@ def test_sample_training_set_is_clean(isolated_config: Path) -> None:
     assert result.status == "pass" and result.metrics["rows_affected"] == 0
 
 
+@pytest.mark.calibration
 def test_contact_details_written_into_self_instruct_are_found(tmp_path: Path, isolated_config: Path) -> None:
     source = shared_file("self_instruct", "user_oriented_instructions.jsonl")
     rows = [{"instruction": task["instruction"], "input": instance["input"], "output": instance["output"]}

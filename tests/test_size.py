@@ -3,9 +3,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from auditor.api import audit
 
 
+@pytest.mark.calibration
 def test_banking77_is_strong(banking_train: Path, isolated_config: Path) -> None:
     report = audit(banking_train, only=["size"])
     size = report.check("size")
@@ -18,6 +21,7 @@ def test_banking77_is_strong(banking_train: Path, isolated_config: Path) -> None
     assert len(dropped) == size.metrics["duplicate_rows"]
 
 
+@pytest.mark.calibration
 def test_exact_only_counting(banking_train: Path, isolated_config: Path) -> None:
     (isolated_config / "ftaudit.toml").write_text("[size]\ncount_near_duplicates = false\n")
     from auditor.embed import Embedder

