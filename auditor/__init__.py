@@ -1,4 +1,5 @@
 """ftaudit: is this data ready for fine-tuning, or should prompting stay?"""
+
 from __future__ import annotations
 
 from typing import Any

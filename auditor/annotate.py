@@ -1,15 +1,23 @@
 """Per-row annotations: one record per input row of every file, with the fields checks add."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from auditor.load import Dataset
 from auditor.results import CheckResult
 
 ROW_FIELDS = (
-    "exact_group", "near_group", "suspected_label", "label_issue_score",
-    "nearest_train_line", "nearest_train_similarity", "covered", "cluster",
+    "exact_group",
+    "near_group",
+    "suspected_label",
+    "label_issue_score",
+    "nearest_train_line",
+    "nearest_train_similarity",
+    "covered",
+    "cluster",
 )
 
 
@@ -23,7 +31,7 @@ def merged_values(results: Sequence[CheckResult]) -> dict[str, dict[str, Mapping
     return merged
 
 
-def annotations(datasets: Mapping[str, Dataset], results: Sequence[CheckResult]) -> Any:
+def row_annotations(datasets: Mapping[str, Dataset], results: Sequence[CheckResult]) -> Any:
     """A polars frame: split, line, valid, error, label, every ROW_FIELDS column (null where not computed), the
     row's input text (null for a malformed row), then `file` and `file_line` (the shard of a folder or glob, and the
     row's line there; the file's name and `line` for one file)."""
@@ -35,7 +43,9 @@ def annotations(datasets: Mapping[str, Dataset], results: Sequence[CheckResult])
     for split, dataset in datasets.items():
         base = dataset.frame.select("line", "valid", "error", "label")
         lines = base["line"].to_list()
-        columns = {name: [values.get(split, {}).get(name, {}).get(line) for line in lines] for name in (*ROW_FIELDS, *extra)}
+        columns = {
+            name: [values.get(split, {}).get(name, {}).get(line) for line in lines] for name in (*ROW_FIELDS, *extra)
+        }
         text = {"input": dataset.frame["input"]}  # the row's input (redacted by the audit's redaction chokepoint)
         where = dataset.frame.select("file", "file_line").to_dict()  # the shard and its own line (`line` runs on)
         data = {"split": [split] * len(lines), **base.to_dict(), **columns, **text, **where}

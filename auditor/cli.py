@@ -1,9 +1,11 @@
-"""Command line: parse, call the library, render, return 0 (report produced), 1 (gate failed), 2 (usage or input error)."""
+"""Command line: parse, call the library, render; exit 0 (report produced), 1 (gate failed), 2 (usage or input
+error)."""
+
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -16,7 +18,7 @@ EXIT_OK, EXIT_GATE, EXIT_USAGE = 0, 1, 2
 RENDERER_NAMES = list(RENDERERS)
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     click.echo(f"ftaudit: error: {message}", err=True)
     sys.exit(EXIT_USAGE)
 
@@ -74,9 +76,19 @@ def parse_context(values: tuple[str, ...]) -> dict[str, Any]:
     return context
 
 
-def build_overrides(fields: tuple[str, ...], data_format: str | None, model: str | None, cache_dir: str | None,
-                    no_cache: bool, context: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    overrides: dict[str, dict[str, Any]] = {"load": parse_fields(fields), "embedding": {}, "context": parse_context(context)}
+def build_overrides(
+    fields: tuple[str, ...],
+    data_format: str | None,
+    model: str | None,
+    cache_dir: str | None,
+    no_cache: bool,
+    context: tuple[str, ...],
+) -> dict[str, dict[str, Any]]:
+    overrides: dict[str, dict[str, Any]] = {
+        "load": parse_fields(fields),
+        "embedding": {},
+        "context": parse_context(context),
+    }
     if data_format:
         overrides["load"]["data_format"] = data_format
     meta = click.get_current_context().meta if click.get_current_context(silent=True) else {}
@@ -84,8 +96,11 @@ def build_overrides(fields: tuple[str, ...], data_format: str | None, model: str
         overrides["load"]["encoding"] = meta["encoding"]
     if meta.get("provider"):
         overrides["provider"] = {"name": meta["provider"]}
-    tokens = {key: meta[name] for name, key in (("target", "target"), ("max_seq_len", "max_seq_len"),
-                                                 ("truncation", "truncation")) if meta.get(name) is not None}
+    tokens = {
+        key: meta[name]
+        for name, key in (("target", "target"), ("max_seq_len", "max_seq_len"), ("truncation", "truncation"))
+        if meta.get(name) is not None
+    }
     if tokens:
         from auditor.targets import TargetError, resolve_target
 
@@ -110,28 +125,80 @@ def to_meta(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 def shared_options(command: Any) -> Any:
     options = [
-        click.option("--production", metavar="FILE", help="Sample of real production inputs (any supported format, or .txt)."),
+        click.option(
+            "--production", metavar="FILE", help="Sample of real production inputs (any supported format, or .txt)."
+        ),
         click.option("--eval", "eval_file", metavar="FILE", help="Evaluation split, checked for leakage."),
-        click.option("--config", "config_file", metavar="FILE", help="Config file (default: nearest ftaudit.toml or pyproject [tool.ftaudit])."),
-        click.option("--context", "context", multiple=True, metavar="KEY=VALUE",
-                     help="Decision context, e.g. monthly_volume=250000, prompt_baseline_accuracy=72%."),
-        click.option("--model", metavar="M", help="Sentence-transformers model path (default: bundled all-MiniLM-L6-v2)."),
-        click.option("--cache-dir", metavar="DIR", help="Embedding cache folder (default: $FTAUDIT_CACHE_DIR, else the user cache folder)."),
+        click.option(
+            "--config",
+            "config_file",
+            metavar="FILE",
+            help="Config file (default: nearest ftaudit.toml or pyproject [tool.ftaudit]).",
+        ),
+        click.option(
+            "--context",
+            "context",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Decision context, e.g. monthly_volume=250000, prompt_baseline_accuracy=72%.",
+        ),
+        click.option(
+            "--model", metavar="M", help="Sentence-transformers model path (default: bundled all-MiniLM-L6-v2)."
+        ),
+        click.option(
+            "--cache-dir",
+            metavar="DIR",
+            help="Embedding cache folder (default: $FTAUDIT_CACHE_DIR, else the user cache folder).",
+        ),
         click.option("--no-cache", is_flag=True, help="Neither read nor write the embedding cache."),
-        click.option("--data-format", type=click.Choice(["auto", *FORMATS]),
-                     help="Record format of the training file (default: detected)."),
-        click.option("--encoding", expose_value=False, callback=to_meta, metavar="NAME",
-                     help="Text encoding of CSV/JSONL/TXT inputs (default UTF-8), e.g. cp1252 for an Excel CSV."),
-        click.option("--provider", expose_value=False, callback=to_meta, type=click.Choice(PROVIDERS),
-                     help="Check the provider's published dataset rules (default: [provider] name, generic)."),
-        click.option("--target", expose_value=False, callback=to_meta, metavar="NAME|PATH",
-                     help="Model the data will train (`ftaudit targets`), or a local Hugging Face tokenizer directory."),
-        click.option("--max-seq-len", expose_value=False, callback=to_meta, type=click.IntRange(min=1), metavar="N",
-                     help="Trainer's maximum sequence length (default: the target's)."),
-        click.option("--truncation", expose_value=False, callback=to_meta,
-                     type=click.Choice(["keep_start", "keep_end", "drop", "prompt_first"]),
-                     help="What the trainer does with longer rows (default: the target's)."),
-        click.option("--field", "fields", multiple=True, metavar="ROLE=NAME", help="Map a field: input=NAME, output=NAME, label=NAME."),
+        click.option(
+            "--data-format",
+            type=click.Choice(["auto", *FORMATS]),
+            help="Record format of the training file (default: detected).",
+        ),
+        click.option(
+            "--encoding",
+            expose_value=False,
+            callback=to_meta,
+            metavar="NAME",
+            help="Text encoding of CSV/JSONL/TXT inputs (default UTF-8), e.g. cp1252 for an Excel CSV.",
+        ),
+        click.option(
+            "--provider",
+            expose_value=False,
+            callback=to_meta,
+            type=click.Choice(PROVIDERS),
+            help="Check the provider's published dataset rules (default: [provider] name, generic).",
+        ),
+        click.option(
+            "--target",
+            expose_value=False,
+            callback=to_meta,
+            metavar="NAME|PATH",
+            help="Model the data will train (`ftaudit targets`), or a local Hugging Face tokenizer directory.",
+        ),
+        click.option(
+            "--max-seq-len",
+            expose_value=False,
+            callback=to_meta,
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Trainer's maximum sequence length (default: the target's).",
+        ),
+        click.option(
+            "--truncation",
+            expose_value=False,
+            callback=to_meta,
+            type=click.Choice(["keep_start", "keep_end", "drop", "prompt_first"]),
+            help="What the trainer does with longer rows (default: the target's).",
+        ),
+        click.option(
+            "--field",
+            "fields",
+            multiple=True,
+            metavar="ROLE=NAME",
+            help="Map a field: input=NAME, output=NAME, label=NAME.",
+        ),
         click.option("-q", "--quiet", is_flag=True, help="No progress bars."),
     ]
     for option in reversed(options):
@@ -148,7 +215,10 @@ def guarded(action: Any) -> None:
     except InputError as exc:
         fail(str(exc))
     except MemoryError as exc:
-        fail(f"out of memory {exc or 'during the audit'}; free memory, raise the limit (ulimit -v) or audit a smaller file")
+        fail(
+            f"out of memory {exc or 'during the audit'}; free memory, raise the limit (ulimit -v) "
+            "or audit a smaller file"
+        )
     except Exception as exc:  # a bug must still end in one line, not a traceback
         if os.environ.get("FTAUDIT_DEBUG"):
             raise
@@ -166,15 +236,33 @@ def render(report: Any, output_format: str, to_terminal: bool) -> str:
 @main.command()
 @click.argument("train")
 @shared_options
-@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal", show_default=True)
 @click.option("-o", "--output", metavar="PATH", help="Write the report here (atomically); '-' is stdout (the default).")
 @click.option("--annotate", metavar="PATH", help="Write one JSON line per input row with per-row findings.")
-@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where embeddings are computed: this process, or Ray Data workers (pip install 'ftaudit[ray]').")
-def audit(train: str, production: str | None, eval_file: str | None, config_file: str | None, context: tuple[str, ...],
-          model: str | None, cache_dir: str | None, no_cache: bool, data_format: str | None, fields: tuple[str, ...],
-          quiet: bool, output_format: str, output: str | None, annotate: str | None, engine: str) -> None:
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help="Where embeddings are computed: this process, or Ray Data workers (pip install 'ftaudit[ray]').",
+)
+def audit(
+    train: str,
+    production: str | None,
+    eval_file: str | None,
+    config_file: str | None,
+    context: tuple[str, ...],
+    model: str | None,
+    cache_dir: str | None,
+    no_cache: bool,
+    data_format: str | None,
+    fields: tuple[str, ...],
+    quiet: bool,
+    output_format: str,
+    output: str | None,
+    annotate: str | None,
+    engine: str,
+) -> None:
     """Audit TRAIN (JSONL, JSON, CSV or Parquet) and rule on fine-tuning readiness."""
     overrides = build_overrides(fields, data_format, model, cache_dir, no_cache, context)
     targets: dict[str, str | None] = {}
@@ -186,7 +274,9 @@ def audit(train: str, production: str | None, eval_file: str | None, config_file
         for source in (train, production, eval_file):
             if source is not None:
                 check_input(source)
-        targets.update(check_outputs((train, production, eval_file, config_file), {"-o": output, "--annotate": annotate}))
+        targets.update(
+            check_outputs((train, production, eval_file, config_file), {"-o": output, "--annotate": annotate})
+        )
         if targets["--annotate"] == "-":
             raise InputError("--annotate -: annotations cannot go to standard output; give a file path")
 
@@ -219,9 +309,19 @@ def audit(train: str, production: str | None, eval_file: str | None, config_file
 @main.command()
 @click.argument("files", nargs=-1)
 @shared_options
-def gate(files: tuple[str, ...], production: str | None, eval_file: str | None, config_file: str | None,
-         context: tuple[str, ...], model: str | None, cache_dir: str | None, no_cache: bool, data_format: str | None,
-         fields: tuple[str, ...], quiet: bool) -> None:
+def gate(
+    files: tuple[str, ...],
+    production: str | None,
+    eval_file: str | None,
+    config_file: str | None,
+    context: tuple[str, ...],
+    model: str | None,
+    cache_dir: str | None,
+    no_cache: bool,
+    data_format: str | None,
+    fields: tuple[str, ...],
+    quiet: bool,
+) -> None:
     """Pass or fail training FILES (or the config's gate.train) against the config's gate policy."""
     overrides = build_overrides(fields, data_format, model, cache_dir, no_cache, context)
     failed: list[str] = []
@@ -240,8 +340,7 @@ def gate(files: tuple[str, ...], production: str | None, eval_file: str | None, 
 
 @main.command("render")
 @click.argument("report_file", metavar="REPORT.json")
-@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal",
-              show_default=True)
+@click.option("--format", "output_format", type=click.Choice(RENDERER_NAMES), default="terminal", show_default=True)
 @click.option("-o", "--output", metavar="PATH", help="Write here (atomically); '-' is stdout (the default).")
 def render_command(report_file: str, output_format: str, output: str | None) -> None:
     """Render a saved JSON report as a scorecard, without auditing again."""

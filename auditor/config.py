@@ -3,14 +3,16 @@
 Looked up in this order: `--config FILE`, else the nearest `ftaudit.toml`, else the nearest
 `pyproject.toml` with a `[tool.ftaudit]` table, searching from the working directory upwards.
 """
+
 from __future__ import annotations
 
 import copy
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.config_ranges import check_range
 from auditor.errors import ConfigError
@@ -156,8 +158,9 @@ def merge(defaults: dict[str, dict[str, Any]], table: Mapping[str, Any], where: 
     return merged
 
 
-def load_config(path: str | Path | None = None, cwd: Path | None = None,
-                overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
+def load_config(
+    path: str | Path | None = None, cwd: Path | None = None, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> Config:
     defaults = all_defaults()
     source = "defaults"
     table: Mapping[str, Any] = {}

@@ -3,10 +3,12 @@
 Expensive things (embeddings, the neighbour graph, duplicate groups) are computed lazily, once,
 and shared by every check that asks.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from auditor.config import Config
 from auditor.load import Dataset
@@ -43,7 +45,8 @@ class AuditContext:
         return self._memo[key]
 
     def memo(self, kind: str, split: str, compute: Callable[[], Any]) -> Any:
-        """Anything a check derives once per run and shares (e.g. "token_plan": the tokens check's plan, read by size)."""
+        """Anything a check derives once per run and shares (e.g. "token_plan": the tokens check's plan, read by
+        size)."""
         return self._memoised(kind, split, compute)
 
     def get_embedder(self) -> Any:
@@ -54,13 +57,18 @@ class AuditContext:
             from auditor.embed import Embedder
 
             section = self.config.section("embedding")
-            cache = Path(section["cache_dir"]) if section["use_cache"] else None
-            self.embedder = Embedder(section["model"], cache, section["batch_size"], quiet=self.quiet, backend=section["backend"])
+            from auditor.io import default_cache_dir
+
+            cache = Path(section["cache_dir"] or default_cache_dir()) if section["use_cache"] else None
+            self.embedder = Embedder(
+                section["model"], cache, section["batch_size"], quiet=self.quiet, backend=section["backend"]
+            )
         return self.embedder
 
     def varying(self, split: str = "train") -> Any:
         """`auditor.varying.Varying`: each valid row's input without the long blocks it shares with many rows
         (a tool description, an Alpaca instruction); other splits also set aside blocks shared with training."""
+
         def compute() -> Any:
             from auditor.varying import shared_params, varying_texts
 
@@ -76,6 +84,7 @@ class AuditContext:
 
     def sample_rows(self, split: str, size: int, seed: int) -> Any:
         """Sorted positions of a seeded uniform sample of `size` valid rows (every row when there are no more)."""
+
         def compute() -> Any:
             import numpy as np
 
@@ -87,6 +96,7 @@ class AuditContext:
     def sample_embeddings(self, split: str, size: int, seed: int) -> Any:
         """Embeddings of the `sample_rows` only: a large split is sampled before anything is embedded
         (its varying inputs are found among the sample); a slice when the whole split is already embedded."""
+
         def compute() -> Any:
             rows = self.sample_rows(split, size, seed)
             if ("embeddings", split) in self._memo or len(rows) == self.datasets[split].rows_valid:
@@ -102,10 +112,14 @@ class AuditContext:
 
     def input_keys(self, split: str = "train") -> list[str]:
         """The normalised input of every valid row (NFKC, case-folded, spaces collapsed, edges trimmed)."""
-        return self._memoised("input_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["input"].to_list()])
+        return self._memoised(
+            "input_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["input"].to_list()]
+        )
 
     def output_keys(self, split: str = "train") -> list[str]:
-        return self._memoised("output_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["output"].to_list()])
+        return self._memoised(
+            "output_keys", split, lambda: [normalize(t) for t in self.datasets[split].valid["output"].to_list()]
+        )
 
     def representatives(self, split: str = "train") -> Representatives:
         def compute() -> Representatives:
@@ -124,6 +138,7 @@ class AuditContext:
 
     def exact_groups(self, split: str = "train") -> dict[int, int]:
         """line -> group id (the group's first line) for every valid row whose normalised input repeats."""
+
         def compute() -> dict[int, int]:
             lines = self.datasets[split].valid["line"].to_list()
             reps = self.representatives(split).of_row
@@ -136,17 +151,20 @@ class AuditContext:
 
     def neighbour_graph(self, split: str = "train") -> Any:
         """k nearest neighbours and close pairs among the split's representatives (indices into `rows`)."""
+
         def compute() -> Any:
             from auditor.neighbors import neighbour_graph
 
             section = self.config.section("neighbours")
-            return neighbour_graph(self.representative_vectors(split), section["k"], section["min_pair_similarity"],
-                                   section["ann_from"])
+            return neighbour_graph(
+                self.representative_vectors(split), section["k"], section["min_pair_similarity"], section["ann_from"]
+            )
 
         return self._memoised("neighbour_graph", split, compute)
 
     def near_params(self) -> Any:
         """The near-duplicate parameters (`[duplicates]` and `[neighbours]`), read here and nowhere else."""
+
         def compute() -> Any:
             from auditor.dedup import near_params
 
@@ -165,6 +183,7 @@ class AuditContext:
 
     def near_groups(self, split: str = "train") -> Any:
         """`NearResult` over representatives plus `group_of_row`: row position -> group's first row position."""
+
         def compute() -> Any:
             from auditor.dedup import near_duplicates
 
@@ -173,8 +192,13 @@ class AuditContext:
             texts = self.datasets[split].valid["input"].to_list()
             vectors = self.representative_vectors(split)
             varying = self.varying(split).texts
-            result = near_duplicates([varying[r] for r in reps.rows], vectors, (graph.pair_i, graph.pair_j),
-                                     self.near_params(), full=[texts[r] for r in reps.rows])
+            result = near_duplicates(
+                [varying[r] for r in reps.rows],
+                vectors,
+                (graph.pair_i, graph.pair_j),
+                self.near_params(),
+                full=[texts[r] for r in reps.rows],
+            )
             position = {row: k for k, row in enumerate(reps.rows)}
             group_of_row = [reps.rows[result.group[position[rep]]] for rep in reps.of_row]
             return result, group_of_row

@@ -336,7 +336,7 @@ def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] 
     prefix, suffix = template if template is not None else common_affixes(normal, params.template_share)
     varying = strip_affixes(normal, prefix, suffix)
     tokens = [words(t) for t in varying]
-    whole = [words(t) for t in normal]
+    whole = [tok if v == t else words(t) for tok, v, t in zip(tokens, varying, normal)]
     if full is not None:
         whole = [w if f is v else words(_normal(f)) for f, v, w in zip(full, texts, whole)]
     return Prepared([ngrams(t, params.ngram) for t in varying], tokens, (prefix, suffix), [len(t) for t in varying], whole)
@@ -355,17 +355,20 @@ def _trimmed(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], t
 
 
 def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: NearParams) -> tuple[bool, float, int]:
-    """Is (a[i], b[j]) a near-duplicate pair? Returns (verdict, n-gram Jaccard, word edits). The n-gram support
-    and the edits allowed are taken from the varying parts; the edits are counted on the whole inputs. When
-    the two had different amounts of shared text set aside (a typo inside a preamble), the varying parts
-    are not comparable and only the edits on the whole inputs decide."""
+    """Is (a[i], b[j]) a near-duplicate pair? Returns (verdict, n-gram Jaccard, word edits). The n-gram support,
+    the edits allowed and the edits are taken from the varying parts (shared preambles and templates set
+    aside, as a chat's system prompt is); the edits on the whole inputs are counted too when fewer (a typo
+    inside a preamble). When the two had different amounts of shared text set aside, their varying parts
+    are not comparable and the n-gram support is not required."""
     lexical = jaccard(a.grams[i], b.grams[j])
     same_shared = len(a.full[i]) - len(a.tokens[i]) == len(b.full[j]) - len(b.tokens[j])
     if lexical < params.lexical_support and same_shared:
         return False, lexical, -1
     allowed = allowed_edits(a.tokens[i], b.tokens[j], params)
     limit = 2 * allowed if cosine >= params.embedding_threshold else allowed
-    edits = word_edits(*_trimmed(a.full[i], b.full[j]), limit)
+    edits = word_edits(*_trimmed(a.tokens[i], b.tokens[j]), limit)
+    if edits > limit and (a.full[i] is not a.tokens[i] or b.full[j] is not b.tokens[j]):
+        edits = min(edits, word_edits(*_trimmed(a.full[i], b.full[j]), limit))
     return edits <= limit, lexical, edits
 
 

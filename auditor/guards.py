@@ -13,9 +13,10 @@ import os
 import signal
 import stat
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import FrameType
-from typing import Any, Iterable
+from typing import Any
 
 from auditor.errors import InputError
 

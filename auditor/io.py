@@ -4,6 +4,7 @@ An output is written to a temporary file beside its target (named with the write
 given the permissions a plain `open()` would give, then renamed over the target. Temporary files
 of writers that were killed are removed by the next write to the same target.
 """
+
 from __future__ import annotations
 
 import os

@@ -6,7 +6,7 @@ the row stays in the frame with `valid = False`. Only input that cannot be read 
 
 Columns: `line` (unique across shards, see `auditor.sources`), `file`, `file_line`, `valid`, `error`,
 `input`, `output`, `label`, `system`, `turns`, `roles`, `tool_calls`, `tools`, `messages` (the conversation
-normalised to role/content/train/tool_calls/name/tool_call_id/reasoning, JSON), `rejected`,
+normalised to role/content/train/tool_calls/name/tool_call_id/reasoning, compact JSON), `rejected`,
 `rejected_messages`, `chosen_rating`, `rejected_rating`, `kto_label` (preference rows), `images`, `record_keys`,
 then `input_chars`, `output_chars`, `task`.
 """
@@ -16,8 +16,8 @@ import gc
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from operator import attrgetter
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +31,8 @@ try:
 except ImportError:  # a dependency; the standard encoder writes the same text
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["COLUMNS", "EXTENSIONS", "Dataset", "LoadOptions", "RawRecord", "file_kind", "load_dataset", "read_bytes",
-           "read_records"]
+__all__ = ["COLUMNS", "EXTENSIONS", "Dataset", "LoadOptions", "RawRecord", "file_kind", "load_dataset", "load_records",
+           "read_bytes", "read_records"]
 
 DETECT_SAMPLE = 500
 
@@ -242,12 +242,35 @@ def collector_paused() -> Iterator[None]:
 
 
 def load_dataset(path: str | Path, split: str, options: LoadOptions = LoadOptions()) -> Dataset:
-    import polars as pl
-
     path = Path(path)
     with collector_paused():
         read = read_source(path, split, options.encoding)
-        shown = Path("<stdin>") if str(path) == "-" else path
+    return dataset_from(read, Path("<stdin>") if str(path) == "-" else path, split, options)
+
+
+def load_records(records: Any, split: str, options: LoadOptions = LoadOptions(), name: str = "") -> Dataset:
+    """A dataset from records in memory (mappings: a list of dicts, a DataFrame's rows), parsed exactly as
+    a file's records are; record N is named as line N, the set as `name` (default `<split records>`)."""
+    import hashlib
+
+    from auditor.sources import Read
+
+    raws, digest = [], hashlib.sha256()
+    for line, record in enumerate(records, 1):
+        if isinstance(record, Mapping):
+            raws.append(RawRecord(line, record=dict(record)))
+            digest.update(json.dumps(record, sort_keys=True, default=str, ensure_ascii=False).encode() + b"\n")
+        else:
+            raws.append(RawRecord(line, code="FMT002", reason=f"a {type(record).__name__}, not a record (mapping)"))
+            digest.update(repr(record).encode() + b"\n")
+    return dataset_from(Read(raws, "records", [], digest.hexdigest()), Path(name or f"<{split} records>"), split, options)
+
+
+def dataset_from(read: Any, shown: Path, split: str, options: LoadOptions) -> Dataset:
+    """A `Dataset` from records already read (`auditor.sources.Read`)."""
+    import polars as pl
+
+    with collector_paused():
         findings = list(read.notes)
         name = "text" if read.kind == "txt" else choose_format(read.records, shown, split, options)
         fmt = FORMATS.get(name)

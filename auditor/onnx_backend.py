@@ -6,19 +6,24 @@ library. The vectors match sentence-transformers' to ~1e-6 (see bench/embedding_
 the embedding cache is shared between the two backends. Only plain encoders are supported
 (a Transformer module, then mean or CLS pooling, then optional Normalize); anything else uses torch.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-SUPPORTED_MODULES = {"sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling",
-                     "sentence_transformers.models.Normalize"}
+SUPPORTED_MODULES = {
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+}
 
 
 class Unsupported(Exception):
@@ -74,9 +79,16 @@ def export(model_dir: Path, target: Path, scratch: Path | None = None) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(Wrapper(model), tuple(sample[n] for n in names), str(folder / "model.onnx"),
-                              input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                              dynamic_axes={n: {0: "batch", 1: "sequence"} for n in (*names, "last_hidden_state")})
+            torch.onnx.export(
+                Wrapper(model),
+                tuple(sample[n] for n in names),
+                str(folder / "model.onnx"),
+                input_names=names,
+                output_names=["last_hidden_state"],
+                opset_version=17,
+                dynamo=False,
+                dynamic_axes={n: {0: "batch", 1: "sequence"} for n in (*names, "last_hidden_state")},
+            )
         os.replace(folder / "model.onnx", target)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -101,7 +113,7 @@ class OnnxEncoder:
         order = np.argsort([len(t) for t in texts], kind="stable")
         result = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), batch_size):
-            chosen = order[start:start + batch_size]
+            chosen = order[start : start + batch_size]
             batch = self.tokenizer.encode_batch([texts[i] for i in chosen])
             feeds = {
                 "input_ids": np.array([e.ids for e in batch], dtype=np.int64),

@@ -4,8 +4,12 @@ Two scores per input, each read as a percentile among the training rows' own lea
 - the cosine similarity to the nearest training input (a training row: to its nearest *other* one);
 - relative Mahalanobis distance (Ren et al. 2021): class Gaussians with one shared, shrunk covariance,
   minus a single background Gaussian over all training inputs; the smallest class distance wins.
-  A training row is scored against its own class mean with itself left out (exact for the mean).
-Their weighted mean, again read as a percentile among the training rows' fused scores, is the
+  A training row is scored with itself left out of its class mean (with ≥ 10 rows per dimension) or
+  by Gaussians fitted without its fold (fewer rows: an in-sample covariance would flatter it).
+A row farther from every class than 99% of the training rows (plain Mahalanobis distance to the
+nearest class) takes that percentile instead of the relative one when lower: far from every class,
+the relative distance cancels out. The weighted mean of the two percentiles, again read as a
+percentile among the training rows' fused scores, is the
 coverage score: about uniform on [0, 1] for inputs drawn like training, near 0 for inputs unlike
 any class. Sets without labels use k-means clusters of their inputs as stand-in classes, with k
 chosen by the silhouette of a sample. Nothing here depends on the embedding model's similarity
@@ -38,6 +42,7 @@ class Reference:
     plain: np.ndarray  # plain Mahalanobis to the nearest class
     fused: np.ndarray
     weight: float  # weight of the Mahalanobis percentile; the cosine percentile gets 1 - weight
+    far: float  # below this percentile of plain Mahalanobis distance a row is far from every class
 
 
 @dataclass(frozen=True)
@@ -102,7 +107,7 @@ IN_SAMPLE_ROWS_PER_DIMENSION = 10
 
 
 def cross_fitted_mahalanobis(vectors: np.ndarray, classes: np.ndarray, n_classes: int, folds: int = 5,
-                              seed: int = 0) -> np.ndarray:
+                              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Each training row's own score. With fewer than 10 rows per dimension, from Gaussians fitted without its
     fold (the covariance is estimated from the rows themselves: in-sample it would flatter them against new
     inputs); with more, in-sample with the row left out of its class mean (the covariance barely moves)."""
@@ -136,20 +141,23 @@ def leave_one_out_cosine(vectors: np.ndarray) -> np.ndarray:
 
 
 def build_reference(vectors: np.ndarray, classes: np.ndarray, loo_cosine: np.ndarray,
-                    weight: float) -> tuple[Reference, Gaussians, np.ndarray]:
+                    weight: float, far: float = 0.01) -> tuple[Reference, Gaussians, np.ndarray]:
     """The reference, the Gaussians, and each training row's own leave-one-out coverage score."""
     model = fit_gaussians(vectors, classes)
     relative, plain = cross_fitted_mahalanobis(vectors, classes, len(model.counts))
-    partial = Reference(np.sort(loo_cosine), np.sort(relative), np.sort(plain), np.empty(0), weight)
+    partial = Reference(np.sort(loo_cosine), np.sort(relative), np.sort(plain), np.empty(0), weight, far)
     fused = _fuse(partial, loo_cosine, relative, plain)
     ordered = np.sort(fused)
-    return Reference(partial.cosine, partial.mahalanobis, partial.plain, ordered, weight), model, percentile(ordered, fused)
+    whole = Reference(partial.cosine, partial.mahalanobis, partial.plain, ordered, weight, far)
+    return whole, model, percentile(ordered, fused)
 
 
 def _fuse(reference: Reference, cosine: np.ndarray, relative: np.ndarray, plain: np.ndarray) -> np.ndarray:
-    """Weighted mean of the cosine percentile and the Mahalanobis percentile, the latter the lower of the relative
-    (near: siblings of a class) and the plain distance's (far: the relative one cancels when every class is far)."""
-    mahalanobis = np.minimum(percentile(reference.mahalanobis, relative), percentile(reference.plain, plain))
+    """Weighted mean of the cosine and the relative Mahalanobis percentiles. A row farther from every class than
+    all but `far` of the training rows (plain Mahalanobis) takes that percentile when lower: far from every
+    class, the class and background distances grow together and the relative one cancels out."""
+    near, distant = percentile(reference.mahalanobis, relative), percentile(reference.plain, plain)
+    mahalanobis = np.where(distant > reference.far, near, np.minimum(near, distant))
     return (1 - reference.weight) * percentile(reference.cosine, cosine) + reference.weight * mahalanobis
 
 
@@ -199,21 +207,24 @@ class Calibration:
     folds: int
 
 
-def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: float, folds: int,
+def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: float, far: float, folds: int,
               sample: int, seed: int) -> Calibration | None:
     """Hold out classes (and a share of the other rows) fold by fold, rebuild the rule, count what it covers.
 
-    None when there are fewer than two classes with two rows each to hold out.
+    With fewer than four classes of two rows or more only rows are held out (`rows_out` is 0);
+    None when there are too few rows for `folds` folds.
     """
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(vectors), sample, replace=False)) if len(vectors) > sample else np.arange(len(vectors))
+    n = len(vectors)
+    rows = np.sort(rng.choice(n, sample, replace=False)) if n > sample else np.arange(n)
     x, y = vectors[rows], classes[rows]
-    present = np.flatnonzero(np.bincount(y) >= 2)
-    folds = min(folds, len(present) // 2)
-    if folds < 2:
+    if len(x) < 4 * folds:
         return None
+    present = np.flatnonzero(np.bincount(y) >= 2)
+    class_folds = min(folds, len(present) // 2)
     group = np.full(int(y.max()) + 1, -1)
-    group[rng.permutation(present)] = np.arange(len(present)) % folds
+    if class_folds >= 2:
+        group[rng.permutation(present)] = np.arange(len(present)) % class_folds
     hits_in = hits_out = total_in = total_out = 0
     for fold in range(folds):
         out = group[y] == fold
@@ -224,7 +235,7 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
         _, remapped = np.unique(y[reference_rows], return_inverse=True)
         base = x[reference_rows]
         reference, model, _ = build_reference(base, remapped, leave_one_out_cosine(base),
-                                              weight if remapped.max() > 0 else 0.0)
+                                              weight if remapped.max() > 0 else 0.0, far)
         for mask, is_in in ((held, True), (out, False)):
             if not mask.any():
                 continue
@@ -237,19 +248,31 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
     return Calibration(hits_in / max(1, total_in), hits_out / max(1, total_out), total_in, total_out, folds)
 
 
+def informative(calibration: Calibration | None) -> bool:
+    """Whether held-out classes tell the rule's false coverage: they are covered at most half as often as held-out
+    rows of seen classes (stand-in clusters of a generative set often overlap so much that they are not)."""
+    return (calibration is not None and calibration.rows_out > 0
+            and calibration.covered_out <= calibration.covered_in / 2)
+
+
 def interval(covered: int, trials: int, calibration: Calibration | None) -> tuple[float, float]:
     """95% interval of the true covered share: the Wilson interval of the share called covered, widened by
     the rule's error. A truly covered input is called covered with probability `covered_in`, an uncovered
-    one with `covered_out` (a held-out class's rate: the hardest case, unseen siblings of seen classes), so
-    true share π gives called share π·in + (1 − π)·out; π is bounded by solving at the Wilson bounds with
-    out = covered_out (low end) and out = 0 (high end)."""
+    one with at most `covered_out` (a held-out class's rate: the hardest case, unseen siblings of seen
+    classes), so true share π gives called share π·in + (1 − π)·out; π is bounded by solving at the Wilson
+    bounds with out = covered_out (low end) and out = 0 (high end), `in` and `out` themselves taken at
+    their own Wilson bounds (they are counted on a finite sample). When held-out classes are not told
+    apart (`informative` is false) only the high end is widened."""
     from auditor.intervals import wilson
 
     low, high = wilson(covered, trials)
     if calibration is None:
         return low, high
-    sensitivity, false_rate = calibration.covered_in, calibration.covered_out
+    hits_in = round(calibration.covered_in * calibration.rows_in)
+    sensitivity_low, sensitivity_high = wilson(hits_in, calibration.rows_in)
+    false_rate = (wilson(round(calibration.covered_out * calibration.rows_out), calibration.rows_out)[1]
+                  if informative(calibration) else 0.0)
     share = covered / trials if trials else 0.0
-    lower = (low - false_rate) / (sensitivity - false_rate) if sensitivity > false_rate else 0.0
-    upper = high / sensitivity if sensitivity > 0 else 1.0
+    lower = (low - false_rate) / (sensitivity_high - false_rate) if sensitivity_high > false_rate else 0.0
+    upper = high / sensitivity_low if sensitivity_low > 0 else 1.0
     return max(0.0, min(lower, low, share)), min(1.0, max(upper, high, share))

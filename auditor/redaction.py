@@ -10,9 +10,10 @@ and the annotation frame. Quotes are cut before they get here, so a token cut by
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from functools import partial
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from auditor.results import CheckResult, Finding
 

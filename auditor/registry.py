@@ -1,7 +1,9 @@
 """The explicit list of checks, in the order they run; one module per check in `checks/`."""
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from checks import coverage as coverage_check
 from checks import duplicates as duplicates_check
@@ -15,7 +17,6 @@ from checks import size as size_check
 from checks import tokens as tokens_check
 from checks import tools as tools_check
 
-
 if TYPE_CHECKING:
     from auditor.context import AuditContext
     from auditor.results import CheckResult
@@ -28,10 +29,18 @@ class Check(Protocol):
     (`auditor.evidence`). Thresholds live in `DEFAULTS` (the `[ID]` config section)."""
 
     __doc__: str | None
-    ID: str
-    FAMILY: str
-    CODES: Mapping[str, str]
-    DEFAULTS: Mapping[str, Any]
+
+    @property
+    def ID(self) -> str: ...  # noqa: N802 - module constants seen through the protocol
+
+    @property
+    def FAMILY(self) -> str: ...  # noqa: N802
+
+    @property
+    def CODES(self) -> Mapping[str, str]: ...  # noqa: N802
+
+    @property
+    def DEFAULTS(self) -> Mapping[str, Any]: ...  # noqa: N802
 
     def run(self, ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult: ...
 
@@ -43,19 +52,24 @@ class Redactor(Protocol):
     def redact_text(self, text: str, config: Mapping[str, Any]) -> str: ...
 
 
-REGISTRY: dict[str, Check] = {
-    format_check.ID: format_check,
-    provider_check.ID: provider_check,
-    tools_check.ID: tools_check,
-    duplicates_check.ID: duplicates_check,
-    size_check.ID: size_check,
-    labels_check.ID: labels_check,
-    outputs_check.ID: outputs_check,
-    preference_check.ID: preference_check,
-    coverage_check.ID: coverage_check,
-    tokens_check.ID: tokens_check,
-    sensitive_check.ID: sensitive_check,
-}
+def by_id(*checks: Check) -> dict[str, Check]:
+    """The registry, in run order (each module is type-checked against the `Check` protocol here)."""
+    return {check.ID: check for check in checks}
+
+
+REGISTRY: dict[str, Check] = by_id(
+    format_check,
+    provider_check,
+    tools_check,
+    duplicates_check,
+    size_check,
+    labels_check,
+    outputs_check,
+    preference_check,
+    coverage_check,
+    tokens_check,
+    sensitive_check,
+)
 
 
 def redactors() -> list[tuple[str, Redactor]]:

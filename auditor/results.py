@@ -1,8 +1,10 @@
 """Frozen result types shared by checks, the runner, the verdict and the renderers."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from auditor.evidence import Evidence
 

@@ -125,7 +125,8 @@ except ImportError:  # orjson is a dependency; without it the standard parser re
 def json_record(text: str | bytes, line: int) -> RawRecord:
     try:
         value = fast_loads(text)
-    except ValueError:  # orjson refuses what json accepts (NaN, huge integers, lone surrogates): json decides
+    except ValueError:  # orjson refuses some of what json accepts (NaN, Infinity, lone surrogates): json decides
+        # (orjson reads integers over 64 bits as floats, where json keeps them exact: a rare, harmless difference)
         if isinstance(text, bytes) and not text.isascii():
             decoded = decode_line(text, line)
             if isinstance(decoded, RawRecord):

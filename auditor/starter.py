@@ -1,4 +1,5 @@
 """`ftaudit init`: a commented starter config built from the real defaults."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ from typing import Any
 from auditor.config import CONTEXT_KEYS, all_defaults
 
 SECTION_NOTES = {
-    "load": "How records are read (data_format: auto, chat, prompt_completion, instruction, classification; *_field map fields).",
-    "embedding": "Embedding model (\"\" = bundled all-MiniLM-L6-v2, or a sentence-transformers model path) and its cache.",
+    "load": "How records are read (data_format: auto or a format of `ftaudit audit --help`; *_field map fields).",
+    "embedding": 'Embedding model ("" = bundled all-MiniLM-L6-v2, or a sentence-transformers model path), cache.',
     "neighbours": "The shared neighbour graph: k nearest neighbours, and the similarity above which pairs are kept.",
     "verdict": "The ruling: caps from coverage and inconsistency, context thresholds, checks or codes that block.",
     "gate": "`ftaudit gate`: the weakest decision that passes, and the files it audits when none are given.",
@@ -35,8 +36,11 @@ def toml_value(value: Any) -> str:
 def starter_config() -> str:
     from auditor.registry import REGISTRY
 
-    out = ["# ftaudit configuration. Every key is optional; the values below are the defaults.",
-           "# `ftaudit explain CHECK` documents each check's keys. Unknown keys are an error.", ""]
+    out = [
+        "# ftaudit configuration. Every key is optional; the values below are the defaults.",
+        "# `ftaudit explain CHECK` documents each check's keys. Unknown keys are an error.",
+        "",
+    ]
     for section, values in all_defaults().items():
         if section == "context":
             continue

@@ -9,11 +9,13 @@ that lifts the binding cap first.
 This module reads only the evidence types of `auditor.evidence` (never metric names or check ids);
 a check that should move the ruling declares its evidence there and gets a rule function here.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence, TypeVar
+from typing import Any, TypeVar
 
 from auditor.evidence import (
     CapEvidence,
@@ -49,7 +51,8 @@ POLICY_DEFAULTS: dict[str, Any] = {
 CONTEXT_QUESTIONS = (
     "monthly_volume (completions per month: 100k+ favours fine-tuning)",
     "requirements_change_within_3_months (true favours prompting)",
-    "prompt_baseline_accuracy and target_accuracy (a gap of 15+ points favours fine-tuning, 5 or less favours the prompt)",
+    "prompt_baseline_accuracy and target_accuracy "
+    "(a gap of 15+ points favours fine-tuning, 5 or less favours the prompt)",
 )
 E = TypeVar("E", bound=Evidence)
 
@@ -98,8 +101,11 @@ class Evidences:
 
     @classmethod
     def of(cls, results: Sequence[CheckResult]) -> Evidences:
-        return cls(tuple(e for r in results if r.status != "error" for e in r.evidence),
-                   tuple(r for r in results if r.status == "error"), tuple(results))
+        return cls(
+            tuple(e for r in results if r.status != "error" for e in r.evidence),
+            tuple(r for r in results if r.status == "error"),
+            tuple(results),
+        )
 
     def all(self, kind: type[E]) -> list[E]:
         return [e for e in self.items if isinstance(e, kind)]
@@ -113,9 +119,16 @@ def blocking(found: Evidences, policy: Mapping[str, Any], ruling: Ruling) -> Non
     fmt = found.one(FormatEvidence)
     if fmt is not None and fmt.unusable:
         bad = fmt.invalid_lines
-        ruling.cap("blocked", "format", f"format: {fmt.reason}",
-                   [f"repair or remove the malformed training lines ({lines_text(bad)}) and audit again" if bad
-                    else "provide a training file with valid records in a supported format"])
+        ruling.cap(
+            "blocked",
+            "format",
+            f"format: {fmt.reason}",
+            [
+                f"repair or remove the malformed training lines ({lines_text(bad)}) and audit again"
+                if bad
+                else "provide a training file with valid records in a supported format"
+            ],
+        )
     for result in found.results:
         if result.id in policy["blocking_checks"] and result.status in ("fail", "error"):
             ruling.cap("blocked", result.id, f"{result.id}: {result.summary} (configured as blocking)")
@@ -133,21 +146,34 @@ def blocking(found: Evidences, policy: Mapping[str, Any], ruling: Ruling) -> Non
 
 def size_ruling(size: SizeEvidence, ruling: Ruling) -> None:
     usable, tier, limits, unit = size.usable, size.tier, size.thresholds, size.unit
-    removed = [(size.removed_duplicates, "duplicate row(s)"), (size.removed_untrainable, "row(s) with nothing to learn"),
-               (size.removed_unpaired, "pair(s) that teach nothing")]
+    removed = [
+        (size.removed_duplicates, "duplicate row(s)"),
+        (size.removed_untrainable, "row(s) with nothing to learn"),
+        (size.removed_unpaired, "pair(s) that teach nothing"),
+    ]
     removed_text = ", ".join(f"{n} {what}" for n, what in removed if n)
     counted = f"{usable} usable {unit}" + (f" (after removing {removed_text})" if removed_text else "")
     if tier == "insufficient":
-        ruling.reasons.append(f"size: {counted} is under {limits.minimum_from}; "
-                              "a few-shot prompt built from these examples will do as well as a fine-tune")
+        ruling.reasons.append(
+            f"size: {counted} is under {limits.minimum_from}; "
+            "a few-shot prompt built from these examples will do as well as a fine-tune"
+        )
         ruling.step(f"use the best of these {usable} {unit} as few-shot examples in the prompt", 95)
-        ruling.step(f"collect {limits.minimum_from - usable} more distinct {unit} to reach a pilot "
-                    f"({limits.minimum_from}), {limits.preferred_from - usable} to reach the preferred band", 90)
+        ruling.step(
+            f"collect {limits.minimum_from - usable} more distinct {unit} to reach a pilot "
+            f"({limits.minimum_from}), {limits.preferred_from - usable} to reach the preferred band",
+            90,
+        )
     elif tier == "minimum":
-        ruling.reasons.append(f"size: {counted} is in the minimum band ({limits.minimum_from}–"
-                              f"{limits.preferred_from - 1}): enough for a pilot, not for a production fine-tune")
-        ruling.step(f"collect {limits.preferred_from - usable} more distinct {unit} to reach the preferred "
-                    f"band ({limits.preferred_from})", 80)
+        ruling.reasons.append(
+            f"size: {counted} is in the minimum band ({limits.minimum_from}–"
+            f"{limits.preferred_from - 1}): enough for a pilot, not for a production fine-tune"
+        )
+        ruling.step(
+            f"collect {limits.preferred_from - usable} more distinct {unit} to reach the preferred "
+            f"band ({limits.preferred_from})",
+            80,
+        )
     else:
         band = f"{limits.preferred_from}–{limits.strong_from - 1}" if tier == "preferred" else f"≥ {limits.strong_from}"
         ruling.reasons.append(f"size: {counted} is in the {tier} band ({band}): enough to fine-tune")
@@ -155,8 +181,9 @@ def size_ruling(size: SizeEvidence, ruling: Ruling) -> None:
             ruling.step(f"{limits.strong_from - usable} more distinct {unit} would make the set strong", 5)
     if size.thin_labels:
         listed = ", ".join(f"'{label}' ({n})" for label, n in size.thin_labels[:10])
-        ruling.reasons.append(f"size: {len(size.thin_labels)} label(s) under {size.min_examples_per_label} usable "
-                              f"examples: {listed}")
+        ruling.reasons.append(
+            f"size: {len(size.thin_labels)} label(s) under {size.min_examples_per_label} usable examples: {listed}"
+        )
         ruling.step("collect more examples for the thin labels, or merge them into neighbouring labels", 20)
 
 
@@ -170,22 +197,36 @@ CONSISTENCY_WORDS = {
 def consistency_ruling(evidence: ConsistencyEvidence, policy: Mapping[str, Any], ruling: Ruling) -> None:
     source = evidence.source
     if evidence.single_label is not None:
-        ruling.cap("keep-prompting", source, f"{source}: every row carries the label '{evidence.single_label}'; "
-                   "a classifier trained on one label learns nothing",
-                   ["add examples of the other labels the task needs (at least two labels), or answer with a rule"])
+        ruling.cap(
+            "keep-prompting",
+            source,
+            f"{source}: every row carries the label '{evidence.single_label}'; "
+            "a classifier trained on one label learns nothing",
+            ["add examples of the other labels the task needs (at least two labels), or answer with a rule"],
+        )
         return
     share = evidence.share
     parts = [f"{p.rows} {p.what}" for p in evidence.parts if p.rows]
     detail = ", ".join(parts) if parts else "no inconsistencies"
     text = f"{source}: {detail}; {share:.1%} of {CONSISTENCY_WORDS.get(source, 'rows')} inconsistent"
-    fixes = [f"{hint.code}: {hint.text} (lines {lines_text(list(hint.lines))})"
-             for hint in sorted(evidence.steps, key=lambda h: -h.rows)[:4]]
+    fixes = [
+        f"{hint.code}: {hint.text} (lines {lines_text(list(hint.lines))})"
+        for hint in sorted(evidence.steps, key=lambda h: -h.rows)[:4]
+    ]
     if share > policy["prompting_above_inconsistency"]:
-        ruling.cap("keep-prompting", source, text + f" (over {policy['prompting_above_inconsistency']:.0%}: "
-                   "a fine-tune would learn the noise)", fixes)
+        ruling.cap(
+            "keep-prompting",
+            source,
+            text + f" (over {policy['prompting_above_inconsistency']:.0%}: a fine-tune would learn the noise)",
+            fixes,
+        )
     elif share > policy["pilot_above_inconsistency"]:
-        ruling.cap("pilot", source, text + f" (over {policy['pilot_above_inconsistency']:.0%}: fix before a full "
-                   "fine-tune)", fixes)
+        ruling.cap(
+            "pilot",
+            source,
+            text + f" (over {policy['pilot_above_inconsistency']:.0%}: fix before a full fine-tune)",
+            fixes,
+        )
     else:
         if evidence.inconsistent_rows or parts:
             ruling.reasons.append(text)
@@ -193,33 +234,49 @@ def consistency_ruling(evidence: ConsistencyEvidence, policy: Mapping[str, Any],
             ruling.step(f"{hint.code}: {hint.text} (lines {lines_text(list(hint.lines))})", min(hint.rows, 30) / 10)
     if evidence.still_improving:
         curve = " → ".join(f"{a:.3f}" for a in evidence.learning_curve)
-        ruling.reasons.append(f"{source}: accuracy of a probe classifier is still rising with more data ({curve}): "
-                              "more examples should help")
+        ruling.reasons.append(
+            f"{source}: accuracy of a probe classifier is still rising with more data ({curve}): "
+            "more examples should help"
+        )
 
 
-def coverage_ruling(coverage: CoverageEvidence | None, crashed: bool, policy: Mapping[str, Any],
-                    ruling: Ruling) -> None:
+def coverage_ruling(
+    coverage: CoverageEvidence | None, crashed: bool, policy: Mapping[str, Any], ruling: Ruling
+) -> None:
     if coverage is None:
         if not crashed:
-            ruling.reasons.append("coverage: no production sample given, so whether the set represents real traffic "
-                                  "is unknown")
-            ruling.step("run again with --production FILE (a few hundred real production inputs) to measure coverage",
-                        30)
+            ruling.reasons.append(
+                "coverage: no production sample given, so whether the set represents real traffic is unknown"
+            )
+            ruling.step(
+                "run again with --production FILE (a few hundred real production inputs) to measure coverage", 30
+            )
         return
     value = coverage.coverage
-    text = (f"coverage: {value:.0%} of production inputs have a training example nearby "
-            f"(95% CI {coverage.ci_low:.0%}–{coverage.ci_high:.0%})")
+    text = (
+        f"coverage: {value:.0%} of production inputs have a training example nearby "
+        f"(95% CI {coverage.ci_low:.0%}–{coverage.ci_high:.0%})"
+    )
     steps = []
     for cluster in coverage.uncovered[:5]:
-        like = f", like '{cluster.nearest_label}'" + (" (a sibling not covered by it)" if cluster.sibling else "") \
-            if cluster.nearest_label else ""
-        steps.append(f"collect ~{cluster.examples_to_collect} examples like production cluster {cluster.id} "
-                     f"({cluster.size} inputs, {cluster.share:.0%}{like}): '{cluster.example[:80]}'")
+        like = (
+            f", like '{cluster.nearest_label}'" + (" (a sibling not covered by it)" if cluster.sibling else "")
+            if cluster.nearest_label
+            else ""
+        )
+        steps.append(
+            f"collect ~{cluster.examples_to_collect} examples like production cluster {cluster.id} "
+            f"({cluster.size} inputs, {cluster.share:.0%}{like}): '{cluster.example[:80]}'"
+        )
     if value < policy["prompting_below_coverage"]:
         ruling.cap("keep-prompting", "coverage", text + " — the set does not represent production", steps)
     elif value < policy["pilot_below_coverage"]:
-        ruling.cap("pilot", "coverage", text + f" — under {policy['pilot_below_coverage']:.0%}, not ready whatever "
-                   "its size", steps)
+        ruling.cap(
+            "pilot",
+            "coverage",
+            text + f" — under {policy['pilot_below_coverage']:.0%}, not ready whatever its size",
+            steps,
+        )
     else:
         ruling.reasons.append(text)
         for step in steps:
@@ -232,32 +289,48 @@ def duplicates_ruling(duplicates: DuplicatesEvidence | None, ruling: Ruling) -> 
     leaked = duplicates.eval_leaked_lines
     if leaked:
         share = len(leaked) / duplicates.eval_rows if duplicates.eval_rows else 0.0
-        ruling.reasons.append(f"duplicates: {len(leaked)} of {duplicates.eval_rows} eval rows ({share:.1%}) also "
-                              "appear in training, so eval scores would be inflated")
-        ruling.step(f"remove the leaked eval lines ({lines_text(list(leaked))}) or their training copies before "
-                    "evaluating", 40)
+        ruling.reasons.append(
+            f"duplicates: {len(leaked)} of {duplicates.eval_rows} eval rows ({share:.1%}) also "
+            "appear in training, so eval scores would be inflated"
+        )
+        ruling.step(
+            f"remove the leaked eval lines ({lines_text(list(leaked))}) or their training copies before evaluating", 40
+        )
     if duplicates.too_many:
-        ruling.reasons.append(f"duplicates: {duplicates.duplicate_rows} duplicate rows, {duplicates.duplicate_rate:.1%} "
-                              f"of the set (more than {duplicates.max_duplicate_rate:.0%}); they do not count as usable")
+        ruling.reasons.append(
+            f"duplicates: {duplicates.duplicate_rows} duplicate rows, {duplicates.duplicate_rate:.1%} "
+            f"of the set (more than {duplicates.max_duplicate_rate:.0%}); they do not count as usable"
+        )
 
 
 def tokens_ruling(tokens: TokensEvidence | None, policy: Mapping[str, Any], ruling: Ruling) -> None:
     if tokens is None:
         return
-    ruling.reasons.append(f"tokens ({tokens.target}): p50 {tokens.p50} / p90 {tokens.p90} / max {tokens.max} tokens; "
-                          f"training ≈ {tokens.training_tokens:,} tokens over {tokens.epochs} epoch(s) ≈ "
-                          f"${tokens.cost_usd:,.2f} at ${tokens.price_per_million:g}/M")
+    ruling.reasons.append(
+        f"tokens ({tokens.target}): p50 {tokens.p50} / p90 {tokens.p90} / max {tokens.max} tokens; "
+        f"training ≈ {tokens.training_tokens:,} tokens over {tokens.epochs} epoch(s) ≈ "
+        f"${tokens.cost_usd:,.2f} at ${tokens.price_per_million:g}/M"
+    )
     hit = sorted(set(tokens.truncated_lines) | set(tokens.dropped_lines) | set(tokens.untrainable_lines))
     if not hit:
         return
     share = tokens.truncated_share
-    text = (f"tokens: {len(hit)} of {tokens.rows} rows ({share:.0%}) lose trained tokens to the {tokens.max_seq_len:,}-token "
-            "limit (truncated, dropped or left with nothing to learn)")
-    fix = (f"raise the maximum sequence length above {tokens.max_seq_len:,}, shorten the prompts or split the "
-           f"conversations of lines {lines_text(hit)}")
+    text = (
+        f"tokens: {len(hit)} of {tokens.rows} rows ({share:.0%}) lose trained tokens to the "
+        f"{tokens.max_seq_len:,}-token "
+        "limit (truncated, dropped or left with nothing to learn)"
+    )
+    fix = (
+        f"raise the maximum sequence length above {tokens.max_seq_len:,}, shorten the prompts or split the "
+        f"conversations of lines {lines_text(hit)}"
+    )
     if share > policy["pilot_above_truncated_share"]:
-        ruling.cap("pilot", "tokens", text + f" — over {policy['pilot_above_truncated_share']:.0%}, the model would "
-                   "learn cut-off answers", [fix])
+        ruling.cap(
+            "pilot",
+            "tokens",
+            text + f" — over {policy['pilot_above_truncated_share']:.0%}, the model would learn cut-off answers",
+            [fix],
+        )
     else:
         ruling.reasons.append(text)
         ruling.step(fix, 15)
@@ -267,10 +340,13 @@ def sensitive_ruling(sensitive: SensitiveEvidence | None, ruling: Ruling) -> Non
     if sensitive is None or not sensitive.lines:
         return
     kinds = ", ".join(f"{n} {kind}" for kind, n in sensitive.kinds)
-    ruling.reasons.append(f"sensitive: {kinds} on {len(sensitive.lines)} line(s) — a fine-tuned model can memorise "
-                          "and repeat them")
-    ruling.step(f"remove or mask the personal data and secrets on lines {lines_text(list(sensitive.lines))}",
-                100 if sensitive.blocking_kinds else 25)
+    ruling.reasons.append(
+        f"sensitive: {kinds} on {len(sensitive.lines)} line(s) — a fine-tuned model can memorise and repeat them"
+    )
+    ruling.step(
+        f"remove or mask the personal data and secrets on lines {lines_text(list(sensitive.lines))}",
+        100 if sensitive.blocking_kinds else 25,
+    )
 
 
 def volume_ruling(volume: int, tokens: TokensEvidence | None, policy: Mapping[str, Any], ruling: Ruling) -> None:
@@ -280,27 +356,44 @@ def volume_ruling(volume: int, tokens: TokensEvidence | None, policy: Mapping[st
         saved = f"{volume:,} completions a month save ~{tokens.monthly_tokens_saved:,} prompt tokens"
         months = tokens.break_even_months
         if pays_back and months is not None:
-            ruling.reasons.append(f"context: {saved}; the fine-tune pays back its training in {months:.1f} months "
-                                  f"(within {tokens.horizon_months:g})")
+            ruling.reasons.append(
+                f"context: {saved}; the fine-tune pays back its training in {months:.1f} months "
+                f"(within {tokens.horizon_months:g})"
+            )
         else:
             when = f"only after {months:.1f} months" if months is not None else "never"
-            ruling.cap("pilot", "context", f"context: {saved}; the fine-tune repays its training {when} "
-                       f"(beyond {tokens.horizon_months:g} months)",
-                       ["keep the prompt unless quality, latency or consistency justify the training cost"])
+            ruling.cap(
+                "pilot",
+                "context",
+                f"context: {saved}; the fine-tune repays its training {when} (beyond {tokens.horizon_months:g} months)",
+                ["keep the prompt unless quality, latency or consistency justify the training cost"],
+            )
         return
     if volume < policy["low_volume"]:
-        ruling.cap("pilot", "context", f"context: {volume:,} completions a month is under {policy['low_volume']:,}; "
-                   "inference savings will not repay training and upkeep",
-                   ["give current_prompt_tokens in the context to compute the break-even exactly"])
+        ruling.cap(
+            "pilot",
+            "context",
+            f"context: {volume:,} completions a month is under {policy['low_volume']:,}; "
+            "inference savings will not repay training and upkeep",
+            ["give current_prompt_tokens in the context to compute the break-even exactly"],
+        )
     elif volume >= policy["high_volume"]:
-        ruling.reasons.append(f"context: {volume:,} completions a month; a fine-tuned smaller model's savings add up fast")
+        ruling.reasons.append(
+            f"context: {volume:,} completions a month; a fine-tuned smaller model's savings add up fast"
+        )
     else:
-        ruling.reasons.append(f"context: {volume:,} completions a month is in the 100k–1M crossover; cost alone "
-                              "does not settle it")
+        ruling.reasons.append(
+            f"context: {volume:,} completions a month is in the 100k–1M crossover; cost alone does not settle it"
+        )
 
 
-def context_ruling(context: Mapping[str, Any], data_ready: str, tokens: TokensEvidence | None,
-                   policy: Mapping[str, Any], ruling: Ruling) -> list[str]:
+def context_ruling(
+    context: Mapping[str, Any],
+    data_ready: str,
+    tokens: TokensEvidence | None,
+    policy: Mapping[str, Any],
+    ruling: Ruling,
+) -> list[str]:
     applied: list[str] = []
     if not context:
         ruling.reasons.append("context: none given, so this ruling is about data readiness only")
@@ -308,27 +401,44 @@ def context_ruling(context: Mapping[str, Any], data_ready: str, tokens: TokensEv
         return applied
     if context.get("still_experimenting"):
         applied.append("still_experimenting")
-        ruling.cap("keep-prompting", "context", "context: the task is still being explored; a prompt is cheaper to change")
+        ruling.cap(
+            "keep-prompting", "context", "context: the task is still being explored; a prompt is cheaper to change"
+        )
     if context.get("requirements_change_within_3_months"):
         applied.append("requirements_change_within_3_months")
-        ruling.cap("keep-prompting", "context", "context: requirements change within 3 months; a fine-tune would need "
-                   "re-collecting data and retraining each time, a prompt only an edit")
+        ruling.cap(
+            "keep-prompting",
+            "context",
+            "context: requirements change within 3 months; a fine-tune would need "
+            "re-collecting data and retraining each time, a prompt only an edit",
+        )
     baseline, target = context.get("prompt_baseline_accuracy"), context.get("target_accuracy")
     if baseline is not None and target is not None:
         applied.append("prompt_baseline_accuracy/target_accuracy")
         gap = (target - baseline) * 100
         if gap <= 0:
-            ruling.cap("keep-prompting", "context", f"context: the prompt already reaches {baseline:.0%} against a "
-                       f"{target:.0%} target; nothing for a fine-tune to close")
+            ruling.cap(
+                "keep-prompting",
+                "context",
+                f"context: the prompt already reaches {baseline:.0%} against a "
+                f"{target:.0%} target; nothing for a fine-tune to close",
+            )
         elif gap <= policy["small_gap_points"]:
-            ruling.cap("keep-prompting", "context", f"context: the prompt is {gap:.0f} points from the target "
-                       f"({baseline:.0%} vs {target:.0%}); keep improving the prompt first")
+            ruling.cap(
+                "keep-prompting",
+                "context",
+                f"context: the prompt is {gap:.0f} points from the target "
+                f"({baseline:.0%} vs {target:.0%}); keep improving the prompt first",
+            )
         elif gap >= policy["large_gap_points"]:
-            ruling.reasons.append(f"context: a {gap:.0f}-point gap between the prompt ({baseline:.0%}) and the target "
-                                  f"({target:.0%}) is the kind a fine-tune on good data can close")
+            ruling.reasons.append(
+                f"context: a {gap:.0f}-point gap between the prompt ({baseline:.0%}) and the target "
+                f"({target:.0%}) is the kind a fine-tune on good data can close"
+            )
         else:
-            ruling.reasons.append(f"context: a {gap:.0f}-point gap to the target; a pilot will show whether fine-tuning "
-                                  "closes it")
+            ruling.reasons.append(
+                f"context: a {gap:.0f}-point gap to the target; a pilot will show whether fine-tuning closes it"
+            )
     elif rank(data_ready) >= rank("pilot"):
         ruling.step("measure the prompt baseline on 100–200 held-out examples and set target_accuracy", -5)
     volume = context.get("monthly_volume")
@@ -337,8 +447,10 @@ def context_ruling(context: Mapping[str, Any], data_ready: str, tokens: TokensEv
         volume_ruling(int(volume), tokens, policy, ruling)
     if context.get("consistency_critical"):
         applied.append("consistency_critical")
-        ruling.reasons.append("context: consistent output format and behaviour are critical, which favours fine-tuning"
-                              + (" once the data is consistent" if ruling.caps else ""))
+        ruling.reasons.append(
+            "context: consistent output format and behaviour are critical, which favours fine-tuning"
+            + (" once the data is consistent" if ruling.caps else "")
+        )
     return applied
 
 
@@ -369,8 +481,9 @@ def readiness_score(found: Evidences, policy: Mapping[str, Any], decision: str) 
     return min(score, SCORE_BANDS[decision][1])
 
 
-def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = None,
-           policy: Mapping[str, Any] | None = None) -> Verdict:
+def decide(
+    results: Sequence[CheckResult], context: Mapping[str, Any] | None = None, policy: Mapping[str, Any] | None = None
+) -> Verdict:
     policy = {**POLICY_DEFAULTS, **(policy or {})}
     context = dict(context or {})
     found = Evidences.of(results)
@@ -378,16 +491,38 @@ def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = N
     ruling = Ruling("fine-tune")
     if size is None:
         crashed = "; ".join(f"{r.id}: {r.summary}" for r in found.errors)
-        ruling.cap("blocked", "size", "size: the usable size is unknown (no size evidence)"
-                   + (f"; crashed: {crashed}" if crashed else ""), ["fix the crashed check and audit again"])
+        ruling.cap(
+            "blocked",
+            "size",
+            "size: the usable size is unknown (no size evidence)" + (f"; crashed: {crashed}" if crashed else ""),
+            ["fix the crashed check and audit again"],
+        )
         blocking(found, policy, ruling)
-        return Verdict("blocked", "unknown", 0, tuple(ruling.reasons), ruling.ordered_steps(),
-                       readiness_score(found, policy, "blocked"), "blocked", tuple(ruling.caps), ())
+        return Verdict(
+            "blocked",
+            "unknown",
+            0,
+            tuple(ruling.reasons),
+            ruling.ordered_steps(),
+            readiness_score(found, policy, "blocked"),
+            "blocked",
+            tuple(ruling.caps),
+            (),
+        )
     blocking(found, policy, ruling)
     if ruling.decision == "blocked":
         sensitive_ruling(found.one(SensitiveEvidence), ruling)
-        return Verdict("blocked", size.tier, size.usable, tuple(ruling.reasons), ruling.ordered_steps(),
-                       readiness_score(found, policy, "blocked"), "blocked", tuple(ruling.caps), ())
+        return Verdict(
+            "blocked",
+            size.tier,
+            size.usable,
+            tuple(ruling.reasons),
+            ruling.ordered_steps(),
+            readiness_score(found, policy, "blocked"),
+            "blocked",
+            tuple(ruling.caps),
+            (),
+        )
     ruling.decision = TIER_DECISION[size.tier]
     size_ruling(size, ruling)
     fmt = found.one(FormatEvidence)
@@ -402,14 +537,26 @@ def decide(results: Sequence[CheckResult], context: Mapping[str, Any] | None = N
     tokens_ruling(tokens, policy, ruling)
     sensitive_ruling(found.one(SensitiveEvidence), ruling)
     for cap in found.all(CapEvidence):
-        ruling.cap(cap.ceiling, "check", cap.reason,
-                   [f"{h.code}: {h.text}" + (f" (lines {lines_text(list(h.lines))})" if h.lines else "")
-                    for h in cap.steps])
+        ruling.cap(
+            cap.ceiling,
+            "check",
+            cap.reason,
+            [f"{h.code}: {h.text}" + (f" (lines {lines_text(list(h.lines))})" if h.lines else "") for h in cap.steps],
+        )
     for result in found.errors:
-        ruling.reasons.append(f"{result.id}: the check crashed ({result.summary}); its evidence is missing from this "
-                              "ruling")
+        ruling.reasons.append(
+            f"{result.id}: the check crashed ({result.summary}); its evidence is missing from this ruling"
+        )
     data_decision = ruling.decision
     applied = context_ruling(context, data_decision, tokens, policy, ruling)
-    return Verdict(ruling.decision, size.tier, size.usable, tuple(ruling.reasons), ruling.ordered_steps(),
-                   readiness_score(found, policy, ruling.decision), data_decision, tuple(ruling.caps), tuple(applied))
-
+    return Verdict(
+        ruling.decision,
+        size.tier,
+        size.usable,
+        tuple(ruling.reasons),
+        ruling.ordered_steps(),
+        readiness_score(found, policy, ruling.decision),
+        data_decision,
+        tuple(ruling.caps),
+        tuple(applied),
+    )

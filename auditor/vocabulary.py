@@ -1,8 +1,9 @@
 """Label vocabulary: spellings of one label that differ only in case, spacing, punctuation or a typo."""
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import Sequence
+from collections.abc import Sequence
 
 from auditor.dedup import UnionFind, word_edits
 from auditor.text import fold_label
@@ -28,7 +29,7 @@ def spelling_groups(labels: Sequence[str], edit_ratio: float, min_chars: int) ->
     union = UnionFind(len(forms))
     position = {form: i for i, form in enumerate(forms)}
     for i, a in enumerate(forms if len(forms) <= MAX_TYPO_LABELS else []):
-        for b in forms[i + 1:]:
+        for b in forms[i + 1 :]:
             limit = min(allowed_edits(a, edit_ratio, min_chars), allowed_edits(b, edit_ratio, min_chars))
             if limit and abs(len(a) - len(b)) <= limit and spelling_edits(a, b, limit) <= limit:
                 union.union(position[a], position[b])

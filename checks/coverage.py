@@ -1,76 +1,84 @@
-"""Coverage: how much of real production traffic the training set represents, and what is missing.
+"""Coverage: how much of real production traffic the training set teaches, and what is missing.
 
 What it checks
   With --production FILE (any supported format, its input side, or a .txt file with one input
-  per line), every production input (a seeded uniform sample of `sample` rows when there are
-  more) is matched to its nearest training input by cosine similarity of the embeddings. It is
-  covered when that similarity is at least τ. τ follows the training set's own spacing: the
-  `threshold_quantile` quantile of the similarities between each distinct training input and its
-  nearest other training input, kept within [`threshold_floor`, `threshold_ceiling`] (or fixed
-  with `threshold`). So a production input is covered when it is at least as close to training
-  as all but the loosest 5% of training inputs are to each other: short intent queries get a high
-  τ, long and varied tasks (math word problems) a lower one. Coverage is the share of production
-  rows covered, with a 95% Wilson interval (over the sample when one is drawn).
+  per line), a seeded uniform sample of `sample` production rows is drawn first and only those are
+  embedded (the duplicates check compares every row by exact hash). Each sampled input gets a
+  coverage score in [0, 1] from two scores, each read as a percentile among the training rows' own
+  leave-one-out scores: the cosine similarity to the nearest training input, and the relative
+  Mahalanobis distance (class Gaussians with one shared Ledoit-Wolf covariance, minus one
+  background Gaussian; an input farther from every class than all but `far_quantile` of the
+  training rows takes its plain Mahalanobis percentile instead when lower). Classes are the labels
+  of a classification set; generative and preference sets use k-means clusters of the training
+  inputs as stand-ins, with k the best cosine silhouette on a sample (k = 2, 4, 8, … ≤ √n).
+  The two percentiles are averaged (weight `mahalanobis_weight` on the Mahalanobis one) and the
+  average is read once more as a percentile among the training rows' averages. So inputs drawn
+  like the training set score about uniformly on [0, 1] whatever the embedding model's similarity
+  scale; an input is covered when its score is above `threshold_quantile` (the rule: at least as
+  typical as all but the least typical 5% of training rows are of the rest). Coverage is the share
+  of sampled inputs covered. `nearest_train_similarity` per row is kept; `threshold` reports the
+  nearest-training similarity at the rule's quantile (the histogram's marker).
+  The interval combines sampling noise with the rule's own error, measured on the training set:
+  `calibration_folds` times, 1/folds of the classes (labels or stand-ins) and 1/folds of the other
+  rows are held out, the rule is rebuilt on the rest, and the shares it calls covered are counted —
+  of held-out rows of seen classes (its sensitivity s) and of held-out classes (its false coverage f,
+  the hardest case: unseen siblings of seen classes). A true share π is called covered at
+  π·s + (1 − π)·f, so the low end solves that at the Wilson interval's low end with f, the high end
+  at its high end with f = 0. When held-out classes are covered more than half as often as seen
+  rows (overlapping stand-in clusters), f is left out of the low end. The interval does not cover
+  production drawn differently from training in ways the training set cannot show (e.g. a test set
+  phrased unlike the training set: on CLINC150 its in-scope queries are covered at 0.90–0.93, not 0.95).
   The uncovered inputs are clustered (average linkage over cosine distance: groups merge while
-  their mean similarity is at least τ − `cluster_margin`). A cluster is reported when it is
-  larger than `min_cluster_size` and than the largest cluster that the training set's own outliers
-  (training inputs whose nearest other training input is below τ), drawn in the number expected
-  among the production rows, form by chance; and when its members are closer to their centroid
-  than the nearest training input is. For each: its size and share of traffic,
-  the 3 inputs nearest its centroid, the nearest training example, and how many examples to
-  collect (its share of traffic × the training set's size, at least `min_examples_per_cluster`).
-  Also: training clusters with no production input within τ (effort on traffic that does not
-  occur), and a domain classifier (logistic regression on the embeddings, train vs production,
+  their mean similarity is at least `threshold` − `cluster_margin`). A cluster is reported when it
+  is larger than `min_cluster_size` and than the largest cluster that the training set's own
+  outliers (training rows the rule leaves uncovered when left out), drawn in the number expected
+  among the sampled rows, form by chance; and when its members are closer to their centroid than
+  the nearest training input is. For each: its size and share of traffic, the 3 inputs nearest its
+  centroid, the nearest training example, the training label (or stand-in cluster) most of its
+  inputs are nearest to, whether it looks like a sibling of that label (its centroid as close to
+  the label's mean as the training set's neighbouring labels are to each other: "looks like
+  `timezone` but is not covered by it"), and how many examples to collect (its share of traffic ×
+  the training set's size, at least `min_examples_per_cluster`).
+  Also: training clusters with no production input within `threshold` (effort on traffic that does
+  not occur), and a domain classifier (logistic regression on the embeddings, train vs production,
   cross-validated) whose ROC AUC says how easily the two sets are told apart (0.5: not at all).
   Without --production the check is skipped: coverage of real traffic is then unknown.
 
 Why it matters
   A fine-tuned model is only as good as the examples it saw for the inputs it gets. Production
   inputs with no similar training example are where it will guess; the clusters say which kinds
-  of inputs to collect examples for, and how many.
+  of inputs to collect examples for, and how many. A label-aware score matters because the
+  realistic gap is not a new topic but a missing sibling intent ("what time is it in Tokyo" when
+  the set teaches `time` but not `timezone`): nearest-neighbour similarity alone calls those covered.
 
 Failing example
-  support_production.jsonl: 76% of 150 inputs covered (95% CI 69–82%), τ = 0.45; clusters:
-  5 inputs like "¿Cómo puedo rastrear un envío que viene desde Madrid?" (lines 10, 38, 78, 84,
-  122), 5 like "Hallo, wo ist mein Paket?" and 4 like "Can I send a laptop with the battery still
-  inside?" — collect ~10 examples like each.
+  support_production.jsonl: 86% of 150 inputs covered (95% CI 80–91%); clusters: 5 inputs like
+  "¿Cómo puedo rastrear un envío que viene desde Madrid?" (lines 10, 38, 78, 84, 122) and 5 like
+  "Hallo, wo ist mein Paket?" (lines 4, 17, 58, 65, 75), unlike any training class — collect ~10
+  examples like each.
 
 How to fix
   Collect and label examples like those in each uncovered cluster (the findings list them with
-  their production lines), or scope the fine-tuned model so those inputs go elsewhere. Training
-  regions no production input comes near can be trimmed or kept as deliberate extra coverage.
+  their production lines and the label they resemble), or scope the fine-tuned model so those
+  inputs go elsewhere. Training regions no production input comes near can be trimmed or kept as
+  deliberate extra coverage.
 
-Calibration (bench/coverage_bench.py, all-MiniLM-L6-v2)
-  CLINC150, training on the train rows of 5 of the 10 CLINC domains (75 intents), production =
-  the 4,500 test queries + 1,000 out-of-scope ones (true covered share 0.409), two domain draws:
-  ROC AUC of the nearest-training similarity against the truth 0.974 / 0.973, coverage 0.440 /
-  0.434, 93% / 92% of the truly covered rows covered; 81 / 97 uncovered clusters, 91% of their
-  rows from a single CLINC domain (one intent each: 69% / 79%). Training on 75 random intents
-  instead: AUC 0.93 / 0.90 and coverage 0.58 / 0.61 for a true 0.41 — CLINC has intents whose
-  queries paraphrase each other (pto_balance / pto_used, timezone / time) and no input
-  similarity tells them apart. GSM8K train (7,473) against its 1,319 test questions + 252
-  self-instruct instructions + 500 CLINC queries (two draws): AUC 0.998, 93.1% of the test
-  questions covered, 0.8% / 0.7% of the other tasks, coverage 0.596 for a true 0.637; the test
-  questions alone: 93.1% covered, no cluster, domain AUC 0.52, status pass.
-  A fixed τ cannot serve both: CLINC's in-scope queries sit at 0.6–0.9 from training while
-  GSM8K's same-task questions sit at 0.55–0.75. The 0.05 quantile balanced the two (0.02 counts
-  CLINC's neighbouring domains as covered, 0.1 misses 12% of GSM8K's test); the 0.45 floor
-  matters for small sparse sets (sample_data: 200 training rows, spacing alone gives 0.41).
-  Because τ is the 5% quantile, production drawn like training comes out about 95% covered: the
-  default target is therefore 0.90, not 0.95. The chance size keeps GSM8K test's stragglers
-  (clusters of 3–6 problems) out of the report. 10,000 × 10,000 rows after embedding: 3.7 s
-  with the training neighbour graph, 2.1 s when the duplicates check has built it (2 cores).
+Calibration (bench/coverage_bench.py, all-MiniLM-L6-v2; numbers in bench/RESULTS.md)
+  CALIBRATION_NUMBERS
 
 Config ([coverage] in ftaudit.toml)
-  threshold = 0.0             fixed τ; 0 derives it from the training set's spacing
-  threshold_quantile = 0.05   quantile of the training nearest-neighbour similarities used as τ
-  threshold_floor = 0.45      τ never goes below this
-  threshold_ceiling = 0.75    τ never goes above this (training sets packed with near duplicates)
-  sample = 10000              production rows matched; more are sampled uniformly (seeded)
+  threshold = 0.0             a fixed nearest-training similarity τ instead of the calibrated rule (0: calibrated)
+  threshold_quantile = 0.05   covered when the coverage score is above this (the training rows' own quantile)
+  mahalanobis_weight = 0.7    weight of the Mahalanobis percentile in the score (the cosine one gets the rest)
+  far_quantile = 0.01         below this plain-Mahalanobis percentile an input counts as far from every class
+  stand_in_clusters = 0       k of the k-means stand-in classes of unlabelled sets (0: chosen by silhouette)
+  calibration_folds = 5       folds of held-out classes that measure the rule's own error
+  calibration_sample = 4000   training rows used to measure it
+  sample = 10000              production rows drawn (seeded) and embedded; the rest are only hashed
   seed = 0                    seed for every sample this check draws
   min_coverage = 0.8          below this coverage the check fails
   target_coverage = 0.9       below this coverage the check warns
-  cluster_margin = 0.2        clusters merge while their mean similarity is at least τ − this
+  cluster_margin = 0.2        clusters merge while their mean similarity is at least threshold − this
   cluster_sample = 2000       at most this many rows are clustered; the rest join the nearest centroid
   min_cluster_size = 3        smallest reported cluster (the chance size can raise it)
   chance_draws = 5            draws of training outliers that set the chance cluster size
@@ -90,11 +98,12 @@ Codes
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
-from auditor.results import CheckResult, Finding
 from auditor.evidence import CoverageEvidence, UncoveredCluster
+from auditor.results import CheckResult, Finding
 from auditor.text import snippet
 
 if TYPE_CHECKING:
@@ -114,6 +123,7 @@ DEFAULTS: dict[str, Any] = {
     "threshold": 0.0,
     "threshold_quantile": 0.05,
     "mahalanobis_weight": 0.7,
+    "far_quantile": 0.01,
     "stand_in_clusters": 0,
     "calibration_folds": 5,
     "calibration_sample": 4000,
@@ -192,7 +202,8 @@ def class_names_of(vectors: Any, classes: Any, texts: list[str]) -> list[str]:
     for c in range(int(classes.max()) + 1):
         members = np.flatnonzero(classes == c)
         centre = unit(vectors[members].mean(axis=0))
-        names.append(f"training cluster {c + 1} (\"{snippet(texts[members[int(np.argmax(vectors[members] @ centre))]], 60)}\")")
+        central = members[int(np.argmax(vectors[members] @ centre))]
+        names.append(f"training cluster {c + 1} (\"{snippet(texts[central], 60)}\")")
     return names
 
 
@@ -234,7 +245,7 @@ def build_rule(train: Training, config: Mapping[str, Any]) -> Rule:
     from auditor.ood import build_reference
 
     weight = config["mahalanobis_weight"] if train.classes.max() > 0 else 0.0  # one class: nothing relative
-    reference, model, own = build_reference(train.vectors, train.classes, train.spacing, weight)
+    reference, model, own = build_reference(train.vectors, train.classes, train.spacing, weight, config["far_quantile"])
     level = float(config["threshold_quantile"])
     fixed = config["threshold"] > 0
     tau = float(config["threshold"]) if fixed else float(np.quantile(reference.cosine, level))
@@ -268,7 +279,7 @@ def match(ctx: AuditContext, train: Training, rule: Rule, config: Mapping[str, A
     from auditor.neighbors import nearest
     from auditor.ood import score
 
-    valid = ctx.dataset("production").valid
+    valid = ctx.datasets["production"].valid
     rows = ctx.sample_rows("production", config["sample"], config["seed"])
     lines = valid["line"].gather(rows).to_list()
     texts = valid["input"].gather(rows).to_list()
@@ -307,16 +318,18 @@ def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: 
     return math.ceil(float(np.median(largest)))
 
 
-def nearest_class(matched: Matched, members: Any, centroid: Any, train: Training, rule: Rule) -> tuple[str, bool, float]:
-    """The training label (or stand-in cluster) most members are nearest to, whether the cluster sits as close
-    to it as the training set's neighbouring classes sit to each other (a sibling), and that similarity."""
+def nearest_class(centroid: Any, train: Training, rule: Rule) -> tuple[str, bool, float]:
+    """The training label (or stand-in cluster) whose mean is most similar to the cluster's centroid, whether the
+    cluster sits as close to it as the training set's neighbouring classes sit to each other (a sibling), and
+    that similarity."""
     import numpy as np
 
     from auditor.clusters import unit
 
-    best = int(np.bincount(matched.nearest_class[members]).argmax())
-    similarity = float(unit(rule.model.means[best]) @ centroid)
-    return train.class_names[best], similarity >= rule.sibling_similarity, similarity
+    similarity = unit(rule.model.means) @ centroid
+    similarity[rule.model.counts == 0] = -np.inf
+    best = int(np.argmax(similarity))
+    return train.class_names[best], bool(similarity[best] >= rule.sibling_similarity), float(similarity[best])
 
 
 def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: int,
@@ -344,7 +357,7 @@ def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: 
         share = len(members) / len(matched.lines)
         examples = members[nearest_to_centroid(matched.vectors[members], centroid, EXAMPLES)]
         rep = int(index[0, 0])
-        label, sibling, label_similarity = nearest_class(matched, members, centroid, train, rule)
+        label, sibling, label_similarity = nearest_class(centroid, train, rule)
         clusters.append({
             "id": len(clusters) + 1,
             "size": len(members),
@@ -368,7 +381,6 @@ def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: 
 def training_only_clusters(matched: Matched, train: Training, tau: float, smallest: int,
                            config: Mapping[str, Any]) -> list[tuple[dict[str, Any], list[int]]]:
     """Training clusters with no matched production input within τ of any member, with their training lines."""
-    import numpy as np
 
     from auditor.clusters import cluster_vectors, nearest_to_centroid
     from auditor.neighbors import nearest
@@ -376,7 +388,7 @@ def training_only_clusters(matched: Matched, train: Training, tau: float, smalle
     found = cluster_vectors(train.vectors, max(0.0, tau - config["cluster_margin"]), config["cluster_sample"],
                             config["seed"])
     visited = set(found.label[matched.nearest_rep[matched.covered]].tolist())
-    result = []
+    result: list[tuple[dict[str, Any], list[int]]] = []
     for cluster, size in enumerate(found.sizes()):
         if size < smallest:
             break
@@ -395,7 +407,8 @@ def training_only_clusters(matched: Matched, train: Training, tau: float, smalle
     return result
 
 
-def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int], config: Mapping[str, Any]) -> dict[str, Any]:
+def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int],
+                  config: Mapping[str, Any]) -> dict[str, Any]:
     import numpy as np
 
     from auditor.shift import domain_auc, histogram, projection
@@ -420,18 +433,21 @@ def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int]) -> Find
     message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) are not covered by "
                f"the training set, e.g. {quoted}; {kin}; collect ~{cluster['examples_to_collect']} more examples "
                f"like these (closest training example: line {cluster['nearest_train_line']} "
-               f"\"{snippet(cluster['nearest_train_example'], SNIPPET)}\", similarity {cluster['nearest_train_similarity']:.2f})")
+               f"\"{snippet(cluster['nearest_train_example'], SNIPPET)}\", "
+               f"similarity {cluster['nearest_train_similarity']:.2f})")
     return Finding("COV003", "warning", message, tuple(rows), cluster, "production")
 
 
 def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clusters: list[dict[str, Any]],
                  members_of: list[list[int]], training_only: list[tuple[dict[str, Any], list[int]]],
                  limit: int) -> list[Finding]:
-    findings = [cluster_finding(name, c, [matched.lines[p] for p in m]) for c, m in zip(clusters[:limit], members_of[:limit])]
+    findings = [cluster_finding(name, c, [matched.lines[p] for p in m])
+                for c, m in zip(clusters[:limit], members_of[:limit])]
     if len(clusters) > limit:
         rest = sum(c["size"] for c in clusters[limit:])
-        findings.append(Finding("COV003", "info", f"{name}: {len(clusters) - limit} more uncovered clusters ({rest} inputs) "
-                                "not listed", (), {"clusters_not_listed": len(clusters) - limit}, "production"))
+        findings.append(Finding("COV003", "info", f"{name}: {len(clusters) - limit} more uncovered clusters "
+                                f"({rest} inputs) not listed", (), {"clusters_not_listed": len(clusters) - limit},
+                                "production"))
     in_cluster = {p for members in members_of for p in members}
     scattered = [p for p, covered in enumerate(matched.covered.tolist()) if not covered and p not in in_cluster]
     if scattered:
@@ -440,16 +456,16 @@ def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clust
                                 tuple(matched.lines[p] for p in scattered), {"count": len(scattered)}, "production"))
     for summary, lines in training_only[:limit]:
         quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in summary["examples"])
-        findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have no "
-                                f"production input within similarity {tau:.2f}", tuple(lines), summary, "train"))
+        findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have "
+                                f"no production input within similarity {tau:.2f}", tuple(lines), summary, "train"))
     return findings
 
 
 def coverage_finding(name: str, coverage: float, low: float, high: float, config: Mapping[str, Any]) -> Finding | None:
     interval = f"95% CI {low:.0%}–{high:.0%}"
     if coverage < config["min_coverage"]:
-        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs are covered by the training "
-                       f"set ({interval}; minimum {config['min_coverage']:.0%})", (),
+        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs are covered by the "
+                       f"training set ({interval}; minimum {config['min_coverage']:.0%})", (),
                        {"coverage": round(coverage, 4), "minimum": config["min_coverage"]}, "production")
     if coverage < config["target_coverage"]:
         return Finding("COV002", "warning", f"{name}: {coverage:.0%} of production inputs are covered by the training "
@@ -458,7 +474,7 @@ def coverage_finding(name: str, coverage: float, low: float, high: float, config
     return None
 
 
-def annotations(matched: Matched, train: Training, cluster_of: dict[int, int]) -> dict[str, dict[int, Any]]:
+def row_annotations(matched: Matched, train: Training, cluster_of: dict[int, int]) -> dict[str, dict[int, Any]]:
     return {
         "nearest_train_line": {line: train.lines[int(r)] for line, r in zip(matched.lines, matched.nearest_rep)},
         "nearest_train_similarity": {line: round(float(s), 4) for line, s in zip(matched.lines, matched.similarity)},
@@ -468,19 +484,27 @@ def annotations(matched: Matched, train: Training, cluster_of: dict[int, int]) -
     }
 
 
+def quantiles(values: Any) -> dict[str, float]:
+    import numpy as np
+
+    return {str(q): round(float(np.quantile(values, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)}
+
+
 def calibration_metrics(calibration: Any, train: Training) -> dict[str, Any] | None:
+    from auditor.ood import informative
+
     if calibration is None:
         return None
     kind = "labels" if train.labelled else "stand-in clusters"
-    return {"method": f"{calibration.folds} folds: hold out 1/{calibration.folds} of the {kind} and 1/"
-                      f"{calibration.folds} of the other rows, rebuild the rule on the rest, count what it covers",
+    held = (f"1/{calibration.folds} of the {kind} and 1/{calibration.folds} of the other rows" if calibration.rows_out
+            else f"1/{calibration.folds} of the rows (too few {kind} to hold out)")
+    return {"method": f"{calibration.folds} folds: hold out {held}, rebuild the rule on the rest, count what it covers",
             "covered_of_held_out_rows": round(calibration.covered_in, 4), "held_out_rows": calibration.rows_in,
             "covered_of_held_out_classes": round(calibration.covered_out, 4),
-            "held_out_class_rows": calibration.rows_out}
+            "held_out_class_rows": calibration.rows_out, "false_coverage_in_interval": informative(calibration)}
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
-    import numpy as np
     from threadpoolctl import threadpool_limits
 
     from auditor.ood import calibrate, interval
@@ -502,8 +526,8 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         n, covered = len(matched.lines), int(matched.covered.sum())
         coverage = covered / n
         calibration = None if rule.fixed else calibrate(
-            train.vectors, train.classes, rule.level, rule.reference.weight, config["calibration_folds"],
-            config["calibration_sample"], config["seed"])
+            train.vectors, train.classes, rule.level, rule.reference.weight, rule.reference.far,
+            config["calibration_folds"], config["calibration_sample"], config["seed"])
         low, high = interval(covered, n, calibration)
         chance = chance_cluster_size(train, rule, n, config)
         smallest = max(config["min_cluster_size"], chance + 1)
@@ -532,19 +556,21 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         "uncovered_clusters": clusters[:limit],
         "training_only_clusters": [summary for summary, _ in training_only[:limit]],
         "training_only_clusters_total": len(training_only),
-        "similarity_quantiles": {str(q): round(float(np.quantile(matched.similarity, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
-        "coverage_score_quantiles": {str(q): round(float(np.quantile(matched.score, q)), 4) for q in (0.05, 0.25, 0.5, 0.75, 0.95)},
+        "similarity_quantiles": quantiles(matched.similarity),
+        "coverage_score_quantiles": quantiles(matched.score),
         **shift,
     }
     sample_note = f" (a sample of {n} of {matched.production_rows})" if n < matched.production_rows else ""
     rule_note = (f"nearest training input within τ = {rule.tau:.2f}" if rule.fixed
                  else f"coverage score above the training set's own {rule.level:.0%} quantile")
     summary = (f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}, sampling "
-               f"and the rule's own error): {rule_note}; {len(clusters)} uncovered cluster(s) with {len(cluster_of)} inputs"
+               f"and the rule's own error): {rule_note}; {len(clusters)} uncovered cluster(s) with "
+               f"{len(cluster_of)} inputs"
                + (f"; domain AUC {auc:.2f}" if auc is not None else ""))
     uncovered = tuple(UncoveredCluster(c["id"], c["size"], c["share"], c["examples_to_collect"],
                                        (c["examples"] or [{"text": ""}])[0]["text"], c["nearest_label"], c["sibling"])
                       for c in clusters[:limit])
-    evidence = CoverageEvidence(round(coverage, 4), round(low, 4), round(high, 4), n, matched.production_rows, uncovered)
-    return CheckResult(ID, status, summary, metrics, tuple(findings), {"production": annotations(matched, train, cluster_of)},
-                       evidence=(evidence,))
+    evidence = CoverageEvidence(round(coverage, 4), round(low, 4), round(high, 4), n, matched.production_rows,
+                                uncovered)
+    return CheckResult(ID, status, summary, metrics, tuple(findings),
+                       {"production": row_annotations(matched, train, cluster_of)}, evidence=(evidence,))

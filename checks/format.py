@@ -44,9 +44,11 @@ Codes
          pair and the preference check reports them (PREF001)
   FMT017 rows with image/audio/file parts: counted and reported, not embedded or checked (info)
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import FormatEvidence
 from auditor.results import CheckResult, Finding
@@ -73,7 +75,7 @@ CODES = {
     "FMT013": "input longer than max_input_chars",
     "FMT014": "too many malformed rows",
     "FMT015": "record in a different format from the rest of the file",
-    "FMT016": "preference row whose chosen and rejected sides answer different prompts",
+    "FMT016": "preference row whose chosen and rejected sides share no prompt",
     "FMT017": "image or file parts counted, not audited",
 }
 DEFAULTS: dict[str, Any] = {
@@ -82,7 +84,9 @@ DEFAULTS: dict[str, Any] = {
     "max_input_chars": 64000,
     "use_great_expectations": True,
 }
-ROLES_PATTERN = r"^(?:system|developer|user|assistant|tool|function)(?:,(?:system|developer|user|assistant|tool|function))*$"
+ROLES_PATTERN = (
+    r"^(?:system|developer|user|assistant|tool|function)(?:,(?:system|developer|user|assistant|tool|function))*$"
+)
 
 
 def expectations(dataset: Dataset, config: Mapping[str, Any]) -> list[Any]:
@@ -92,20 +96,28 @@ def expectations(dataset: Dataset, config: Mapping[str, Any]) -> list[Any]:
     suite = [
         Expectation("FMT010:line", "ExpectColumnValuesToBeUnique", {"column": "line"}),
         Expectation("FMT010:input", "ExpectColumnValuesToNotBeNull", {"column": "input"}),
-        Expectation("FMT013", "ExpectColumnValueLengthsToBeBetween",
-                    {"column": "input", "min_value": 1, "max_value": config["max_input_chars"]}),
+        Expectation(
+            "FMT013",
+            "ExpectColumnValueLengthsToBeBetween",
+            {"column": "input", "min_value": 1, "max_value": config["max_input_chars"]},
+        ),
     ]
     if has_output:
         suite += [
             Expectation("FMT010:output", "ExpectColumnValuesToNotBeNull", {"column": "output"}),
             Expectation("FMT010:output-blank", "ExpectColumnValuesToMatchRegex", {"column": "output", "regex": r"\S"}),
-            Expectation("FMT012", "ExpectColumnValueLengthsToBeBetween",
-                        {"column": "output", "min_value": 1, "max_value": config["max_output_chars"]}),
+            Expectation(
+                "FMT012",
+                "ExpectColumnValueLengthsToBeBetween",
+                {"column": "output", "min_value": 1, "max_value": config["max_output_chars"]},
+            ),
         ]
     if dataset.task == "classification":
         suite.append(Expectation("FMT010:label", "ExpectColumnValuesToNotBeNull", {"column": "label"}))
     if dataset.format == "chat":
-        suite.append(Expectation("FMT010:roles", "ExpectColumnValuesToMatchRegex", {"column": "roles", "regex": ROLES_PATTERN}))
+        suite.append(
+            Expectation("FMT010:roles", "ExpectColumnValuesToMatchRegex", {"column": "roles", "regex": ROLES_PATTERN})
+        )
     return suite
 
 
@@ -123,7 +135,10 @@ def suite_in_polars(dataset: Dataset, config: Mapping[str, Any]) -> list[tuple[s
         failed += [
             ("FMT010:output", valid.filter(pl.col("output").is_null())),
             ("FMT010:output-blank", valid.filter(~pl.col("output").str.contains(r"\S"))),
-            ("FMT012", valid.filter((pl.col("output_chars") > config["max_output_chars"]) | (pl.col("output_chars") < 1))),
+            (
+                "FMT012",
+                valid.filter((pl.col("output_chars") > config["max_output_chars"]) | (pl.col("output_chars") < 1)),
+            ),
         ]
     if dataset.task == "classification":
         failed.append(("FMT010:label", valid.filter(pl.col("label").is_null())))
@@ -148,10 +163,14 @@ def suite_findings(dataset: Dataset, config: Mapping[str, Any]) -> list[Finding]
         code = key.split(":")[0]
         if code == "FMT012":
             message = f"{name}: {len(lines)} output(s) longer than {config['max_output_chars']:,} characters"
-            findings.append(Finding(code, "warning", message, lines, {"limit": config["max_output_chars"]}, dataset.split))
+            findings.append(
+                Finding(code, "warning", message, lines, {"limit": config["max_output_chars"]}, dataset.split)
+            )
         elif code == "FMT013":
             message = f"{name}: {len(lines)} input(s) longer than {config['max_input_chars']:,} characters"
-            findings.append(Finding(code, "warning", message, lines, {"limit": config["max_input_chars"]}, dataset.split))
+            findings.append(
+                Finding(code, "warning", message, lines, {"limit": config["max_input_chars"]}, dataset.split)
+            )
         else:
             expectation = key.split(":", 1)[-1]
             message = f"{name}: normalised rows fail the '{expectation}' expectation"
@@ -171,18 +190,29 @@ def system_findings(dataset: Dataset) -> list[Finding]:
     with_system = valid.height - len(missing)
     name = dataset.path.name
     if with_system == 0:
-        return [Finding("FMT011", "info", f"{name}: no chat row has a system message", (), {"rows_without": len(missing)}, dataset.split)]
+        return [
+            Finding(
+                "FMT011",
+                "info",
+                f"{name}: no chat row has a system message",
+                (),
+                {"rows_without": len(missing)},
+                dataset.split,
+            )
+        ]
     message = f"{name}: {len(missing)} chat row(s) have no system message while {with_system} do"
     return [Finding("FMT011", "warning", message, tuple(missing), {"rows_without": len(missing)}, dataset.split)]
 
 
-def format_evidence(rows_read: int, rows_valid: int, invalid_lines: tuple[int, ...], max_invalid_share: float,
-                    summary: str = "") -> FormatEvidence:
+def format_evidence(
+    rows_read: int, rows_valid: int, invalid_lines: tuple[int, ...], max_invalid_share: float, summary: str = ""
+) -> FormatEvidence:
     """The evidence the ruling reads: unusable when nothing is valid or too large a share is malformed."""
     share = round((rows_read - rows_valid) / rows_read, 4) if rows_read else 0.0
     unusable = rows_valid == 0 or share > max_invalid_share
-    return FormatEvidence(rows_read, rows_valid, invalid_lines, share, max_invalid_share, unusable,
-                          summary if unusable else "")
+    return FormatEvidence(
+        rows_read, rows_valid, invalid_lines, share, max_invalid_share, unusable, summary if unusable else ""
+    )
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -207,19 +237,27 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     status = "pass"
     if train["rows_valid"] == 0:
         status = "fail"
-        summary = (f"{name}: no usable rows among {train['rows_read']} read" if train["rows_read"]
-                   else f"{name}: the file holds no records")
+        summary = (
+            f"{name}: no usable rows among {train['rows_read']} read"
+            if train["rows_read"]
+            else f"{name}: the file holds no records"
+        )
         findings.append(Finding("FMT014", "error", summary, (), {"rows_read": train["rows_read"]}))
     elif train["invalid_share"] > config["max_invalid_share"]:
         status = "fail"
-        summary = (f"{name}: {train['rows_invalid']} of {train['rows_read']} rows malformed "
-                   f"({train['invalid_share']:.0%} > {config['max_invalid_share']:.0%} allowed)")
+        summary = (
+            f"{name}: {train['rows_invalid']} of {train['rows_read']} rows malformed "
+            f"({train['invalid_share']:.0%} > {config['max_invalid_share']:.0%} allowed)"
+        )
         findings.append(Finding("FMT014", "error", summary, (), {"invalid_share": train["invalid_share"]}))
     else:
-        summary = f"{train['rows_valid']} of {train['rows_read']} training rows valid ({train['format']}, {train['task']})"
+        summary = (
+            f"{train['rows_valid']} of {train['rows_read']} training rows valid ({train['format']}, {train['task']})"
+        )
         if any(f.severity in ("error", "warning") for f in findings):
             status = "warn"
     invalid_lines = tuple(sorted({r for f in findings if f.split == "train" and f.severity == "error" for r in f.rows}))
-    evidence = format_evidence(train["rows_read"], train["rows_valid"], invalid_lines, config["max_invalid_share"],
-                               summary)
+    evidence = format_evidence(
+        train["rows_read"], train["rows_valid"], invalid_lines, config["max_invalid_share"], summary
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

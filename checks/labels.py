@@ -98,10 +98,12 @@ Codes
   LBL009 too many inconsistent rows · LBL010 accuracy still rising with more data
   LBL012 every row carries the same label (LBL006–LBL008 and LBL011 belong to the `outputs` check)
 """
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import ConsistencyEvidence, Inconsistency, StepHint
 from auditor.results import CheckResult, Finding
@@ -155,12 +157,14 @@ def capped(findings: list[Finding], code: str, what: str, limit: int) -> list[Fi
         return findings
     rest = findings[limit:]
     rows = tuple(sorted({r for f in rest for r in f.rows}))
-    return findings[:limit] + [Finding(code, "info", f"{len(rest)} more {what} not listed ({len(rows)} rows)", rows,
-                                       {"not_listed": len(rest)})]
+    return findings[:limit] + [
+        Finding(code, "info", f"{len(rest)} more {what} not listed ({len(rows)} rows)", rows, {"not_listed": len(rest)})
+    ]
 
 
 def conflict_groups(ctx: AuditContext, labels: Sequence[str], similarity: float) -> list[tuple[list[int], str]]:
-    """(rows, kind) for every group of rows joined by same-input, near-duplicate or similar-input pairs with different labels."""
+    """(rows, kind) for every group of rows joined by same-input, near-duplicate or similar-input pairs with
+    different labels."""
     from auditor.dedup import UnionFind
 
     reps = ctx.representatives("train")
@@ -186,67 +190,105 @@ def conflict_groups(ctx: AuditContext, labels: Sequence[str], similarity: float)
     found = []
     for rows in components.values():
         if len(rows) > 1 and len({labels[r] for r in rows}) > 1:
-            kind = ("exact" if len({reps.of_row[r] for r in rows}) == 1 else
-                    "near" if len({near_of_row[r] for r in rows}) == 1 else "similar")
+            kind = (
+                "exact"
+                if len({reps.of_row[r] for r in rows}) == 1
+                else "near"
+                if len({near_of_row[r] for r in rows}) == 1
+                else "similar"
+            )
             found.append((rows, kind))
     return sorted(found, key=lambda item: (-len(item[0]), item[0][0]))
 
 
-def conflict_findings(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any]) -> tuple[list[Finding], int, set[int]]:
+def conflict_findings(
+    ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any]
+) -> tuple[list[Finding], int, set[int]]:
     valid = ctx.train.valid
     lines, texts = valid["line"].to_list(), valid["input"].to_list()
     name = ctx.train.path.name
     findings, rows_in = [], set()
-    what = {"exact": "the same input", "near": "nearly the same input",
-            "similar": f"inputs of cosine ≥ {config['conflict_similarity']}"}
+    what = {
+        "exact": "the same input",
+        "near": "nearly the same input",
+        "similar": f"inputs of cosine ≥ {config['conflict_similarity']}",
+    }
     groups = conflict_groups(ctx, labels, config["conflict_similarity"])
     for rows, kind in groups:
         rows_in.update(rows)
         by_line = {lines[r]: labels[r] for r in rows}
         shown = "; ".join(f"line {lines[r]} '{labels[r]}'" for r in rows[:6]) + ("; …" if len(rows) > 6 else "")
-        message = (f"{name}: {len(rows)} rows with {what[kind]} (\"{snippet(texts[rows[0]])}\") carry "
-                   f"{len(set(by_line.values()))} labels: {shown}")
+        message = (
+            f'{name}: {len(rows)} rows with {what[kind]} ("{snippet(texts[rows[0]])}") carry '
+            f"{len(set(by_line.values()))} labels: {shown}"
+        )
         findings.append(Finding("LBL001", "warning", message, tuple(by_line), {"kind": kind, "labels": by_line}))
     return capped(findings, "LBL001", "conflict groups", config["max_findings"]), len(groups), rows_in
 
 
-def vocabulary_finding(raw: Sequence[str], lines: Sequence[int], groups: list[list[str]], name: str) -> tuple[list[Finding], int]:
+def vocabulary_finding(
+    raw: Sequence[str], lines: Sequence[int], groups: list[list[str]], name: str
+) -> tuple[list[Finding], int]:
     if not groups:
         return [], 0
     by_spelling: dict[str, list[int]] = {}
     for line, label in zip(lines, raw):
         by_spelling.setdefault(label, []).append(line)
     variants = sum(len(g) - 1 for g in groups)
-    data = {"groups": [{"label": g[0], "spellings": {s: {"count": len(by_spelling[s]), "lines": by_spelling[s] if s != g[0] else by_spelling[s][:10]}
-                                                     for s in g}} for g in groups]}
+    data = {
+        "groups": [
+            {
+                "label": g[0],
+                "spellings": {
+                    s: {"count": len(by_spelling[s]), "lines": by_spelling[s] if s != g[0] else by_spelling[s][:10]}
+                    for s in g
+                },
+            }
+            for g in groups
+        ]
+    }
     shown = "; ".join(" / ".join(f"'{s}' ({len(by_spelling[s])})" for s in g) for g in groups[:5])
     message = f"{name}: {variants} label spelling(s) are variants of another label: {shown}"
     rows = tuple(line for g in groups for s in g[1:] for line in by_spelling[s])
     return [Finding("LBL002", "warning", message, rows, data)], variants
 
 
-def balance_findings(labels: Sequence[str], lines: Sequence[int], config: Mapping[str, Any], name: str) -> tuple[list[Finding], dict[str, Any]]:
+def balance_findings(
+    labels: Sequence[str], lines: Sequence[int], config: Mapping[str, Any], name: str
+) -> tuple[list[Finding], dict[str, Any]]:
     counts = Counter(labels)
     k, total = len(counts), len(labels)
     floor = config["imbalance_ratio"] / k
     rare = {label: n for label, n in sorted(counts.items(), key=lambda kv: (kv[1], kv[0])) if n / total < floor}
-    thin = {label: n for label, n in sorted(counts.items(), key=lambda kv: (kv[1], kv[0])) if n < config["min_examples_per_label"]}
+    thin = {
+        label: n
+        for label, n in sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        if n < config["min_examples_per_label"]
+    }
     findings = []
     if rare and k > 1:
         shown = ", ".join(f"'{label}' {n / total:.2%}" for label, n in list(rare.items())[:10])
-        message = f"{name}: {len(rare)} of {k} labels hold under {floor:.2%} of rows ({config['imbalance_ratio']} × 1/{k}): {shown}"
+        message = (
+            f"{name}: {len(rare)} of {k} labels hold under {floor:.2%} of rows "
+            f"({config['imbalance_ratio']} × 1/{k}): {shown}"
+        )
         findings.append(Finding("LBL003", "warning", message, (), {"labels": rare, "share_floor": round(floor, 6)}))
     if thin:
         rows = tuple(line for line, label in zip(lines, labels) if label in thin)
         shown = ", ".join(f"'{label}' ({n})" for label, n in list(thin.items())[:10])
         message = f"{name}: {len(thin)} label(s) with fewer than {config['min_examples_per_label']} rows: {shown}"
         findings.append(Finding("LBL004", "warning", message, rows, {"labels": thin}))
-    metrics = {"labels": k, "rarest_label_share": round(min(counts.values()) / total, 4),
-               "largest_label_share": round(max(counts.values()) / total, 4)}
+    metrics = {
+        "labels": k,
+        "rarest_label_share": round(min(counts.values()) / total, 4),
+        "largest_label_share": round(max(counts.values()) / total, 4),
+    }
     return findings, metrics
 
 
-def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], dict[str, dict[int, Any]], set[int]]:
+def mislabels(
+    ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any]
+) -> tuple[list[Finding], dict[str, Any], dict[str, dict[int, Any]], set[int]]:
     import numpy as np
 
     from auditor.confident import ModelParams, find_label_issues, learning_curve, out_of_fold_probabilities
@@ -257,17 +299,32 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
     index = {label: i for i, label in enumerate(classes)}
     y = np.array([index[label] for label in labels])
     groups = np.array(ctx.near_groups("train")[1])
-    params = ModelParams(config["neighbours"], config["neighbour_temperature"], config["neighbour_weight"],
-                         config["shrinkage"], config["folds"], config["seed"])
+    params = ModelParams(
+        config["neighbours"],
+        config["neighbour_temperature"],
+        config["neighbour_weight"],
+        config["shrinkage"],
+        config["folds"],
+        config["seed"],
+    )
     vectors = ctx.embeddings("train")
     graph = ctx.neighbour_graph("train")
-    probabilities = out_of_fold_probabilities(vectors, y, groups, len(classes), params, graph.ann,
-                                              ctx.representatives("train").rows)
+    probabilities = out_of_fold_probabilities(
+        vectors, y, groups, len(classes), params, graph.ann, ctx.representatives("train").rows
+    )
     issues = find_label_issues(probabilities, y, config["confident_fraction"])
     curve_cap = config["learning_curve_max_rows"]
     sampled = 0 < curve_cap < len(set(groups.tolist()))
-    curve = learning_curve(vectors, y, groups, len(classes), params, config["learning_curve_fractions"], full=probabilities,
-                           max_groups=curve_cap)
+    curve = learning_curve(
+        vectors,
+        y,
+        groups,
+        len(classes),
+        params,
+        config["learning_curve_fractions"],
+        full=probabilities,
+        max_groups=curve_cap,
+    )
     steps = list(curve.values())
     suspected = np.flatnonzero(issues.suspected)
     suspected = suspected[np.argsort(-issues.score[suspected], kind="stable")]
@@ -276,17 +333,33 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
     for row in suspected.tolist():
         given, guess = labels[row], classes[issues.predicted[row]]
         p_given, p_guess = float(probabilities[row, y[row]]), float(probabilities[row, issues.predicted[row]])
-        message = (f"{name}:{lines[row]} \"{snippet(texts[row])}\" is labelled '{given}'; the model expects "
-                   f"'{guess}' (p = {p_guess:.2f}; p('{given}') = {p_given:.2f})")
-        findings.append(Finding("LBL005", "warning", message, (lines[row],),
-                                {"given": given, "suspected": guess, "label_issue_score": round(float(issues.score[row]), 4)}))
+        message = (
+            f"{name}:{lines[row]} \"{snippet(texts[row])}\" is labelled '{given}'; the model expects "
+            f"'{guess}' (p = {p_guess:.2f}; p('{given}') = {p_given:.2f})"
+        )
+        findings.append(
+            Finding(
+                "LBL005",
+                "warning",
+                message,
+                (lines[row],),
+                {"given": given, "suspected": guess, "label_issue_score": round(float(issues.score[row]), 4)},
+            )
+        )
     findings = capped(findings, "LBL005", "suspected rows", config["max_findings"])
     rising = len(steps) > 1 and steps[-1] - steps[-2] >= config["rising_accuracy_gain"]
     if rising and not sampled:
         trend = " → ".join(f"{acc:.3f}" for acc in steps)
-        findings.append(Finding("LBL010", "info", f"{name}: cross-validated accuracy is still rising with more data "
-                                f"({trend} at {', '.join(f'{float(f):.0%}' for f in curve)} of the rows): more examples would help",
-                                (), {"learning_curve": curve}))
+        findings.append(
+            Finding(
+                "LBL010",
+                "info",
+                f"{name}: cross-validated accuracy is still rising with more data "
+                f"({trend} at {', '.join(f'{float(f):.0%}' for f in curve)} of the rows): more examples would help",
+                (),
+                {"learning_curve": curve},
+            )
+        )
     metrics = {
         "suspected_mislabels": len(suspected),
         "estimated_label_issues": issues.estimated_issues,
@@ -302,7 +375,9 @@ def mislabels(ctx: AuditContext, labels: Sequence[str], config: Mapping[str, Any
     return findings, metrics, row_values, {int(r) for r in suspected}
 
 
-def classification(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], dict[str, Any], set[int]]:
+def classification(
+    ctx: AuditContext, config: Mapping[str, Any]
+) -> tuple[list[Finding], dict[str, Any], dict[str, Any], set[int]]:
     from auditor.vocabulary import canonical_labels, spelling_groups
 
     valid = ctx.train.valid
@@ -315,9 +390,16 @@ def classification(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[F
     findings += conflicts
     balance, metrics = balance_findings(labels, lines, config, name)
     findings += balance
-    metrics.update(conflict_groups=groups, conflicting_rows=len(conflicting),
-                   vocabulary_variants=variants, suspected_mislabels=0, estimated_label_issues=None,
-                   cv_accuracy=None, learning_curve=None, still_improving=None)
+    metrics.update(
+        conflict_groups=groups,
+        conflicting_rows=len(conflicting),
+        vocabulary_variants=variants,
+        suspected_mislabels=0,
+        estimated_label_issues=None,
+        cv_accuracy=None,
+        learning_curve=None,
+        still_improving=None,
+    )
     row_values: dict[str, Any] = {}
     suspected: set[int] = set()
     if len(lines) >= config["min_rows_for_model"] and metrics["labels"] > 1:
@@ -332,8 +414,10 @@ def single_label_finding(ctx: AuditContext) -> Finding | None:
     labels = ctx.train.valid["label"].drop_nulls().unique().to_list()
     if len(labels) != 1:
         return None
-    message = (f"{ctx.train.path.name}: all {ctx.train.rows_valid} rows carry the label {labels[0]!r}; a classifier "
-               "trained on one label learns nothing (a constant answers as well)")
+    message = (
+        f"{ctx.train.path.name}: all {ctx.train.rows_valid} rows carry the label {labels[0]!r}; a classifier "
+        "trained on one label learns nothing (a constant answers as well)"
+    )
     return Finding("LBL012", "error", message, (), {"label": labels[0]})
 
 
@@ -344,8 +428,11 @@ def system_prompts(ctx: AuditContext) -> int:
 
 
 def step_hints(findings: list[Finding]) -> tuple[StepHint, ...]:
-    return tuple(StepHint(f.code, f.message, f.rows, len(f.rows)) for f in findings
-                 if f.code in ("LBL001", "LBL002", "LBL005") and f.severity == "warning" and f.rows)
+    return tuple(
+        StepHint(f.code, f.message, f.rows, len(f.rows))
+        for f in findings
+        if f.code in ("LBL001", "LBL002", "LBL005") and f.severity == "warning" and f.rows
+    )
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -357,30 +444,63 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     single = single_label_finding(ctx)
     if single is not None:
         evidence = ConsistencyEvidence("labels", train.rows_valid, 0, single_label=str(single.data["label"]))
-        return CheckResult(ID, "fail", single.message.split(": ", 1)[1], {"task": train.task, "labels": 1},
-                           (single,), evidence=(evidence,))
+        return CheckResult(
+            ID,
+            "fail",
+            single.message.split(": ", 1)[1],
+            {"task": train.task, "labels": 1},
+            (single,),
+            evidence=(evidence,),
+        )
     findings, metrics, row_values, inconsistent = classification(ctx, config)
     metrics.update(format_breaks=0, contradictions=0)
     share = len(inconsistent) / train.rows_valid
-    metrics = {"task": train.task, "rows_valid": train.rows_valid, **metrics, "system_prompts": system_prompts(ctx),
-               "inconsistent_rows": len(inconsistent), "inconsistent_share": round(share, 4)}
+    metrics = {
+        "task": train.task,
+        "rows_valid": train.rows_valid,
+        **metrics,
+        "system_prompts": system_prompts(ctx),
+        "inconsistent_rows": len(inconsistent),
+        "inconsistent_share": round(share, 4),
+    }
     status = "warn" if any(f.severity in ("warning", "error") for f in findings) else "pass"
     if share > config["max_inconsistent_share"]:
         status = "fail"
-        findings.append(Finding("LBL009", "error", f"{train.path.name}: {share:.1%} of rows are inconsistent "
-                                f"(more than {config['max_inconsistent_share']:.0%})", (),
-                                {"inconsistent_share": round(share, 4)}))
+        findings.append(
+            Finding(
+                "LBL009",
+                "error",
+                f"{train.path.name}: {share:.1%} of rows are inconsistent "
+                f"(more than {config['max_inconsistent_share']:.0%})",
+                (),
+                {"inconsistent_share": round(share, 4)},
+            )
+        )
     accuracy = f", cross-validated accuracy {metrics['cv_accuracy']:.3f}" if metrics["cv_accuracy"] is not None else ""
-    summary = (f"{metrics['conflict_groups']} conflict group(s) ({metrics['conflicting_rows']} rows), "
-               f"{metrics['vocabulary_variants']} label spelling variant(s), {metrics['suspected_mislabels']} suspected "
-               f"mislabel(s) ({metrics['mislabel_rate']:.1%}){accuracy}")
-    parts = (Inconsistency("rows with conflicting labels", metrics["conflicting_rows"]),
-             Inconsistency("likely mislabels", metrics["suspected_mislabels"]),
-             Inconsistency("label spelling variants", metrics["vocabulary_variants"]))
-    curve = tuple(float(a) for a in (metrics.get("learning_curve") or {}).values()) \
-        if isinstance(metrics.get("learning_curve"), dict) else tuple(metrics.get("learning_curve") or ())
-    evidence = ConsistencyEvidence("labels", train.rows_valid, len(inconsistent), tuple(p for p in parts if p.rows),
-                                   still_improving=bool(metrics.get("still_improving")), learning_curve=curve,
-                                   steps=step_hints(findings))
-    return CheckResult(ID, status, summary, metrics, tuple(findings), {"train": row_values} if row_values else {},
-                       evidence=(evidence,))
+    summary = (
+        f"{metrics['conflict_groups']} conflict group(s) ({metrics['conflicting_rows']} rows), "
+        f"{metrics['vocabulary_variants']} label spelling variant(s), {metrics['suspected_mislabels']} suspected "
+        f"mislabel(s) ({metrics['mislabel_rate']:.1%}){accuracy}"
+    )
+    parts = (
+        Inconsistency("rows with conflicting labels", metrics["conflicting_rows"]),
+        Inconsistency("likely mislabels", metrics["suspected_mislabels"]),
+        Inconsistency("label spelling variants", metrics["vocabulary_variants"]),
+    )
+    curve = (
+        tuple(float(a) for a in (metrics.get("learning_curve") or {}).values())
+        if isinstance(metrics.get("learning_curve"), dict)
+        else tuple(metrics.get("learning_curve") or ())
+    )
+    evidence = ConsistencyEvidence(
+        "labels",
+        train.rows_valid,
+        len(inconsistent),
+        tuple(p for p in parts if p.rows),
+        still_improving=bool(metrics.get("still_improving")),
+        learning_curve=curve,
+        steps=step_hints(findings),
+    )
+    return CheckResult(
+        ID, status, summary, metrics, tuple(findings), {"train": row_values} if row_values else {}, evidence=(evidence,)
+    )

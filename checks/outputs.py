@@ -38,10 +38,12 @@ Codes
   LBL006 contradicting outputs for the same or a near-identical input · LBL007 rows breaking the
   dominant output format · LBL008 several distinct system prompts · LBL011 too many inconsistent outputs
 """
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import ConsistencyEvidence, Inconsistency, StepHint
 from auditor.results import CheckResult, Finding
@@ -78,7 +80,10 @@ def same_question_groups(ctx: AuditContext) -> list[list[int]]:
     params = ctx.near_params()
     groups = []
     for centre, rows in groups_of(ctx.near_groups("train")[1]).items():
-        asks = {rep: rep == reps[centre] or near_identical(varying[centre], varying[rep], params) for rep in {reps[r] for r in rows}}
+        asks = {
+            rep: rep == reps[centre] or near_identical(varying[centre], varying[rep], params)
+            for rep in {reps[r] for r in rows}
+        }
         kept = [r for r in rows if asks[reps[r]]]
         if len(kept) > 1:
             groups.append(kept)
@@ -90,7 +95,9 @@ def output_quote(first: str, other: str) -> str:
     return snippet(other) if first == other else snippet_where_differs(other, first)
 
 
-def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | None) -> tuple[list[Finding], int, set[int]]:
+def contradictions(
+    ctx: AuditContext, config: Mapping[str, Any], pattern: str | None
+) -> tuple[list[Finding], int, set[int]]:
     import numpy as np
 
     from auditor.outputs import final_answer, numbers
@@ -117,7 +124,7 @@ def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | 
         vectors = ctx.get_embedder().encode([outputs[r] for rows in undecided for r in rows])
         start = 0
         for rows in undecided:
-            block = vectors[start:start + len(rows)]
+            block = vectors[start : start + len(rows)]
             start += len(rows)
             if float(np.min(block @ block.T)) < config["output_similarity"]:
                 pending.append((rows, "diverging outputs"))
@@ -127,12 +134,18 @@ def contradictions(ctx: AuditContext, config: Mapping[str, Any], pattern: str | 
     for rows, why in sorted(pending, key=lambda item: item[0][0]):
         rows_in.update(rows)
         same = "the same input" if len({reps[r] for r in rows}) == 1 else "nearly the same input"
-        answers = {lines[r]: (final_answer(outputs[r], pattern) if pattern and why == "different final answers"
-                              else output_quote(outputs[rows[0]], outputs[r])) for r in rows}
+        answers = {
+            lines[r]: (
+                final_answer(outputs[r], pattern)
+                if pattern and why == "different final answers"
+                else output_quote(outputs[rows[0]], outputs[r])
+            )
+            for r in rows
+        }
         shown = "; ".join(f"line {line}: {answer!r}" for line, answer in list(answers.items())[:4])
         other = next((r for r in rows if reps[r] != reps[rows[0]]), None)
         quote = snippet(texts[rows[0]]) if other is None else diff_snippet(varying[rows[0]], varying[other])
-        message = f"{name}: {len(rows)} rows with {same} (\"{quote}\") have {why}: {shown}"
+        message = f'{name}: {len(rows)} rows with {same} ("{quote}") have {why}: {shown}'
         findings.append(Finding("LBL006", "warning", message, tuple(answers), {"reason": why, "outputs": answers}))
     return capped(findings, "LBL006", "contradiction groups", config["max_findings"]), len(pending), rows_in
 
@@ -143,18 +156,35 @@ def format_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[
     dataset = ctx.train
     valid = dataset.valid
     lines = valid["line"].to_list()
-    rules = format_rules(valid["output"].to_list(), valid["tool_calls"].to_list(), valid["input"].to_list(),
-                         dataset.format == "prompt_completion", config["format_min_share"])
-    findings, broken = [], set()
+    rules = format_rules(
+        valid["output"].to_list(),
+        valid["tool_calls"].to_list(),
+        valid["input"].to_list(),
+        dataset.format == "prompt_completion",
+        config["format_min_share"],
+    )
+    findings: list[Finding] = []
+    broken: set[int] = set()
     for rule in rules:
         broken.update(rule.breaks)
         break_lines = [lines[r] for r in rule.breaks]
         others = ", ".join(f"{value!r} ({n})" for value, n in list(rule.variants.items())[1:4])
-        message = (f"{dataset.path.name}: {len(break_lines)} row(s) break the {rule.name} most rows share "
-                   f"({rule.dominant!r}, {rule.share:.0%}): lines {listed(break_lines)}; instead {others}")
-        findings.append(Finding("LBL007", "warning", message, tuple(break_lines),
-                                {"rule": rule.name, "dominant": rule.dominant, "share": rule.share, "variants": rule.variants}))
-    summary = {rule.name: {"dominant": rule.dominant, "share": rule.share, "breaks": len(rule.breaks)} for rule in rules}
+        message = (
+            f"{dataset.path.name}: {len(break_lines)} row(s) break the {rule.name} most rows share "
+            f"({rule.dominant!r}, {rule.share:.0%}): lines {listed(break_lines)}; instead {others}"
+        )
+        findings.append(
+            Finding(
+                "LBL007",
+                "warning",
+                message,
+                tuple(break_lines),
+                {"rule": rule.name, "dominant": rule.dominant, "share": rule.share, "variants": rule.variants},
+            )
+        )
+    summary = {
+        rule.name: {"dominant": rule.dominant, "share": rule.share, "breaks": len(rule.breaks)} for rule in rules
+    }
     return findings, summary, broken
 
 
@@ -162,17 +192,23 @@ def system_prompt_finding(ctx: AuditContext) -> tuple[list[Finding], int]:
     from auditor.text import normalize
 
     valid = ctx.train.valid
-    present = [(line, normalize(s), s) for line, s in zip(valid["line"].to_list(), valid["system"].to_list()) if s and s.strip()]
+    present = [
+        (line, normalize(s), s)
+        for line, s in zip(valid["line"].to_list(), valid["system"].to_list())
+        if s and s.strip()
+    ]
     counts = Counter(key for _, key, _ in present)
     if len(counts) < 2:
         return [], len(counts)
     common = counts.most_common(1)[0][0]
     example = {key: text for _, key, text in reversed(present)}
-    shown = "; ".join(f"\"{snippet(example[key])}\" ({n})" for key, n in counts.most_common(4))
+    shown = "; ".join(f'"{snippet(example[key])}" ({n})' for key, n in counts.most_common(4))
     per_row = len(counts) > len(present) / 2
     rows = () if per_row else tuple(line for line, key, _ in present if key != common)
-    message = (f"{ctx.train.path.name}: {len(counts)} distinct system prompts"
-               f"{' (nearly one per row: per-row context?)' if per_row else ''}: {shown}")
+    message = (
+        f"{ctx.train.path.name}: {len(counts)} distinct system prompts"
+        f"{' (nearly one per row: per-row context?)' if per_row else ''}: {shown}"
+    )
     data = {"distinct": len(counts), "counts": {snippet(example[k]): n for k, n in counts.most_common(20)}}
     return [Finding("LBL008", "info" if per_row else "warning", message, rows, data)], len(counts)
 
@@ -185,14 +221,22 @@ def generative(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Findi
     pattern = answer_pattern(text_outputs, config["format_min_share"])
     found, groups, contradicting = contradictions(ctx, config, pattern)
     formats, rules, broken = format_findings(ctx, config)
-    metrics = {"contradictions": groups, "contradicting_rows": len(contradicting),
-               "format_breaks": len(broken), "format_rules": rules, "final_answer_pattern": pattern}
+    metrics = {
+        "contradictions": groups,
+        "contradicting_rows": len(contradicting),
+        "format_breaks": len(broken),
+        "format_rules": rules,
+        "final_answer_pattern": pattern,
+    }
     return found + formats, metrics, contradicting | broken
 
 
 def step_hints(findings: list[Finding]) -> tuple[StepHint, ...]:
-    return tuple(StepHint(f.code, f.message, f.rows, len(f.rows)) for f in findings
-                 if f.code in ("LBL006", "LBL007") and f.severity == "warning" and f.rows)
+    return tuple(
+        StepHint(f.code, f.message, f.rows, len(f.rows))
+        for f in findings
+        if f.code in ("LBL006", "LBL007") and f.severity == "warning" and f.rows
+    )
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -207,18 +251,36 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     findings, metrics, inconsistent = generative(ctx, config)
     findings += prompts
     share = len(inconsistent) / train.rows_valid
-    metrics = {"task": train.task, "rows_valid": train.rows_valid, **metrics, "system_prompts": distinct,
-               "inconsistent_rows": len(inconsistent), "inconsistent_share": round(share, 4)}
+    metrics = {
+        "task": train.task,
+        "rows_valid": train.rows_valid,
+        **metrics,
+        "system_prompts": distinct,
+        "inconsistent_rows": len(inconsistent),
+        "inconsistent_share": round(share, 4),
+    }
     status = "warn" if any(f.severity in ("warning", "error") for f in findings) else "pass"
     if share > config["max_inconsistent_share"]:
         status = "fail"
-        findings.append(Finding("LBL011", "error", f"{train.path.name}: {share:.1%} of rows have contradicting or "
-                                f"inconsistently formatted outputs (more than {config['max_inconsistent_share']:.0%})",
-                                (), {"inconsistent_share": round(share, 4)}))
-    summary = (f"{metrics['contradictions']} contradiction group(s) ({metrics['contradicting_rows']} rows), "
-               f"{metrics['format_breaks']} row(s) breaking the dominant output format, {distinct} system prompt(s)")
-    parts = (Inconsistency("rows with contradicting outputs", metrics["contradicting_rows"]),
-             Inconsistency("outputs breaking the common format", metrics["format_breaks"]))
-    evidence = ConsistencyEvidence("outputs", train.rows_valid, len(inconsistent),
-                                   tuple(p for p in parts if p.rows), steps=step_hints(findings))
+        findings.append(
+            Finding(
+                "LBL011",
+                "error",
+                f"{train.path.name}: {share:.1%} of rows have contradicting or "
+                f"inconsistently formatted outputs (more than {config['max_inconsistent_share']:.0%})",
+                (),
+                {"inconsistent_share": round(share, 4)},
+            )
+        )
+    summary = (
+        f"{metrics['contradictions']} contradiction group(s) ({metrics['contradicting_rows']} rows), "
+        f"{metrics['format_breaks']} row(s) breaking the dominant output format, {distinct} system prompt(s)"
+    )
+    parts = (
+        Inconsistency("rows with contradicting outputs", metrics["contradicting_rows"]),
+        Inconsistency("outputs breaking the common format", metrics["format_breaks"]),
+    )
+    evidence = ConsistencyEvidence(
+        "outputs", train.rows_valid, len(inconsistent), tuple(p for p in parts if p.rows), steps=step_hints(findings)
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

@@ -4,7 +4,10 @@ What it checks (training sets whose task is `preference`: TRL standard / convers
 prompt, OpenAI preference, LLaMA-Factory alpaca / sharegpt preference, TRL KTO)
   - Pairing (PREF001): both sides answer the same prompt. Conversational sides must agree on every
     turn before the final one (role and content after normalisation) and each must end with one
-    assistant reply. The row's line and the first turn that differs are named.
+    assistant reply. The row's line and the first turn that differs are named. Implicit-prompt pairs
+    (TRL `chosen`/`rejected` transcripts) whose sides share the first user turn and part later, at
+    a user, system or earlier assistant turn, are loaded as pairs and reported here; sides that
+    share no user turn cannot form a pair and are the loader's FMT016.
   - Identical sides (PREF002): chosen equal to rejected after normalisation (NFKC, case folding,
     spaces, surrounding punctuation), or one word insertion, deletion or substitution apart when
     both replies have at least `near_identical_min_words` words and the edited word is not a
@@ -67,8 +70,10 @@ Calibration (bench/preference_bench.py, all-MiniLM-L6-v2, cl100k_base, 2 CPU cor
   names), 3% of the rows per defect (mismatched sides, identical / one-word-apart sides, mirrored
   copies with the prompt unchanged, re-cased, re-spaced or with a typo, tied ratings, repeated
   pairs, chosen refusals), 3 seeds: precision 1.000 and recall 1.000 for every defect on both
-  sets (mismatched sides that part at a user turn are counted through the loader's FMT016; the
-  refusal phrasings were written alongside the pattern list, so their recall is optimistic).
+  sets, from this check's findings alone (the mismatched sides are implicit-prompt conversations
+  sharing the first user turn that part at a later user turn or an earlier assistant turn, or end
+  with a user turn: all load as pairs, none is refused by the loader; the refusal phrasings were
+  written alongside the pattern list, so their recall is optimistic).
   GSM8K with the rejected answer drawn at most 3/4 as long: chosen longer in 98.4% of pairs,
   PREF005; the same prompts with rejected answers drawn at random: 49.9%, no finding. KTO rows
   with copies labelled the other way: PREF010 precision and recall 1.000. Refusal patterns on

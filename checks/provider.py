@@ -121,7 +121,7 @@ def set_findings(dataset: Dataset, provider: str, rules: list[Rule], config: Map
     if "example-tokens" in ids and valid.height:
         found += token_findings(dataset, provider, ids["example-tokens"], config)
     if "mixed-weights" in ids:
-        weighted = valid["messages"].str.contains('"train": (?:true|false)')
+        weighted = valid["messages"].str.contains('"train":(?:true|false)')  # the loader writes compact JSON
         minority = valid.filter(weighted if weighted.sum() * 2 < valid.height else ~weighted)
         if 0 < minority.height < valid.height:
             side = "with" if weighted.sum() * 2 < valid.height else "without"

@@ -66,16 +66,18 @@ Codes
   Secrets (PII003, PII006, PII007) are errors and fail the check; personal data (PII001,
   PII002, PII004, PII005) are warnings.
 """
+
 from __future__ import annotations
 
 import ipaddress
 import re
 from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from auditor.results import CheckResult, Finding
 from auditor.evidence import SensitiveEvidence
+from auditor.results import CheckResult, Finding
 
 if TYPE_CHECKING:
     from auditor.context import AuditContext
@@ -134,7 +136,9 @@ def redact_token(value: str, prefix: str) -> str:
     return f"{prefix}…{value[-4:]}"
 
 
-EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])")
+EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
 
 
 def find_emails(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
@@ -146,10 +150,14 @@ def find_emails(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
         yield Match("email", m.group(), redact_email(m.group()))
 
 
-PHONE_WORDS = (r"(?i)\b(?:phone|telephone|tel|mobile|cell|fax|whatsapp|sms|call(?: me)?(?: on| at)?|text me(?: on| at)?)"
-               r"\b(?: (?:no\.?|number|#))?[ :.#-]{0,3}")
+PHONE_WORDS = (
+    r"(?i)\b(?:phone|telephone|tel|mobile|cell|fax|whatsapp|sms|call(?: me)?(?: on| at)?|text me(?: on| at)?)"
+    r"\b(?: (?:no\.?|number|#))?[ :.#-]{0,3}"
+)
 PHONE_INTERNATIONAL = re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(?\d{1,4}\)?){2,6}(?![\w-])(?!\.\d)")
-PHONE_NANP = re.compile(r"(?<![\w+.-])(?:1[ .-])?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .-]))[2-9]\d\d([ .-])\d{4}(?![\w-])(?!\.\d)")
+PHONE_NANP = re.compile(
+    r"(?<![\w+.-])(?:1[ .-])?(?:\(([2-9]\d\d)\) ?|([2-9]\d\d)([ .-]))[2-9]\d\d([ .-])\d{4}(?![\w-])(?!\.\d)"
+)
 PHONE_TRUNK = re.compile(r"(?<![\w+.-])0\d{1,4}(?:([ -])\d{2,8})(?:\1\d{2,8}){0,3}(?![\w-])(?!\.\d)")
 PHONE_AFTER_WORD = re.compile(PHONE_WORDS + r"(\+?\d{7,15})(?![\w-])(?!\.\d)")
 PHONE_WORD_BEFORE = re.compile(PHONE_WORDS + "$")
@@ -170,7 +178,9 @@ def find_phones(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
     for m in PHONE_NANP.finditer(text):
         parenthesised, _, first_sep, second_sep = m.groups()
         spaced = not parenthesised and first_sep == " "
-        if (parenthesised or first_sep == second_sep) and (not spaced or PHONE_WORD_BEFORE.search(text[max(0, m.start() - 30): m.start()])):
+        if (parenthesised or first_sep == second_sep) and (
+            not spaced or PHONE_WORD_BEFORE.search(text[max(0, m.start() - 30) : m.start()])
+        ):
             spans.append(m.span())
     for m in PHONE_TRUNK.finditer(text):
         if 10 <= digit_count(m.group()) <= 11 and not DATE.search(m.group()):
@@ -185,7 +195,9 @@ def find_phones(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
         yield Match("phone", text[start:end], mask_digits(text[start:end], 2))
 
 
-CARD = re.compile(r"(?<![\w.,+-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|3[47]\d\d([ -])\d{6}\2\d{5}|\d{13,19})(?![\w-])(?!\.\d)")
+CARD = re.compile(
+    r"(?<![\w.,+-])(?:\d{4}([ -])\d{4}\1\d{4}\1\d{1,4}|3[47]\d\d([ -])\d{6}\2\d{5}|\d{13,19})(?![\w-])(?!\.\d)"
+)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -234,7 +246,7 @@ def public_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bo
 def find_ips(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
     for m in IPV4.finditer(text):
         parts = m.group().split(".")
-        if all(len(p) == 1 for p in parts) or VERSION_CONTEXT.search(text[max(0, m.start() - 12): m.start()]):
+        if all(len(p) == 1 for p in parts) or VERSION_CONTEXT.search(text[max(0, m.start() - 12) : m.start()]):
             continue
         if public_address(ipaddress.IPv4Address(m.group())):
             yield Match("ip", m.group(), f"{parts[0]}.x.x.x")
@@ -285,8 +297,12 @@ PRIVATE_KEY = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)---
 
 
 def find_private_keys(text: str, config: Mapping[str, Any]) -> Iterator[Match]:
+    """The whole block, header to footer (or to the end of the text when the footer is missing), so
+    redacting the match leaves nothing of the key body behind."""
     for m in PRIVATE_KEY.finditer(text):
-        yield Match("private_key", m.group(), f"-----BEGIN {m.group(1)}----- …", m.group(1))
+        footer = text.find(f"-----END {m.group(1)}-----", m.end())
+        end = footer + len(f"-----END {m.group(1)}-----") if footer >= 0 else len(text)
+        yield Match("private_key", text[m.start() : end], f"-----BEGIN {m.group(1)}----- …", m.group(1))
 
 
 Finder = Callable[[str, Mapping[str, Any]], Iterator[Match]]
@@ -316,7 +332,8 @@ def scan(text: str, kinds: Sequence[str], allow: Sequence[re.Pattern[str]], conf
 
 
 def redaction_config(config: Mapping[str, Any]) -> tuple[dict[str, Any], list[str], list[re.Pattern[str]]]:
-    """The user's [sensitive] settings for redaction: secrets are always masked, a bad pattern falls back to the defaults."""
+    """The user's [sensitive] settings for redaction: secrets are always masked, a bad pattern falls back to the
+    defaults."""
     merged = {**DEFAULTS, **config}
     kinds = [k for k in KINDS if k in merged["kinds"] or k in SECRET_KINDS]
     try:
@@ -365,10 +382,15 @@ def kind_finding(name: str, kind: str, hits: list[tuple[int, str, Match]], confi
         if len(by_line) < config["max_rows_listed"] or str(line) in by_line:
             by_line.setdefault(str(line), []).append(match.redacted)
     where = ", ".join(f"{field} {n}" for field, n in fields.most_common())
-    message = (f"{name}: {len(hits)} {title} in {len(rows)} row(s) ({where}), "
-               f"e.g. {', '.join(examples)}")
-    data: dict[str, Any] = {"kind": kind, "matches": len(hits), "rows": len(rows), "examples": examples,
-                            "by_field": dict(fields), "redacted_by_line": by_line}
+    message = f"{name}: {len(hits)} {title} in {len(rows)} row(s) ({where}), e.g. {', '.join(examples)}"
+    data: dict[str, Any] = {
+        "kind": kind,
+        "matches": len(hits),
+        "rows": len(rows),
+        "examples": examples,
+        "by_field": dict(fields),
+        "redacted_by_line": by_line,
+    }
     details = Counter(match.detail for _, _, match in hits if match.detail)
     if details:
         data["by_type"] = dict(details)
@@ -377,8 +399,12 @@ def kind_finding(name: str, kind: str, hits: list[tuple[int, str, Match]], confi
     return Finding(code, severity, message, tuple(rows), data)
 
 
-def scan_records(ctx: AuditContext, lines: set[int], hits: dict[str, list[tuple[int, str, Match]]],
-                 scan_text: Callable[[str], list[Match]]) -> None:
+def scan_records(
+    ctx: AuditContext,
+    lines: set[int],
+    hits: dict[str, list[tuple[int, str, Match]]],
+    scan_text: Callable[[str], list[Match]],
+) -> None:
     """Add matches found only in the raw records' other strings (tools, message names, extra fields)."""
     known: dict[int, set[str]] = {}
     for kind_hits in hits.values():
@@ -401,8 +427,12 @@ def scan_records(ctx: AuditContext, lines: set[int], hits: dict[str, list[tuple[
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     unknown = sorted(set(config["kinds"]) - set(KINDS)) + sorted(set(config["fields"]) - set(DEFAULTS["fields"]))
     if unknown:
-        return CheckResult(ID, "error", f"unknown kinds or fields in [sensitive]: {', '.join(unknown)} "
-                           f"(kinds: {', '.join(KINDS)}; fields: {', '.join(DEFAULTS['fields'])})")
+        return CheckResult(
+            ID,
+            "error",
+            f"unknown kinds or fields in [sensitive]: {', '.join(unknown)} "
+            f"(kinds: {', '.join(KINDS)}; fields: {', '.join(DEFAULTS['fields'])})",
+        )
     try:
         allow = [re.compile(p) for p in config["allow_patterns"]]
     except re.error as exc:
@@ -437,7 +467,9 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         "kinds_checked": list(config["kinds"]),
         "fields_scanned": list(config["fields"]),
         "matches_by_kind": {kind: len(hits.get(kind, [])) for kind in KINDS if kind in config["kinds"]},
-        "rows_by_kind": {kind: len({line for line, _, _ in hits.get(kind, [])}) for kind in KINDS if kind in config["kinds"]},
+        "rows_by_kind": {
+            kind: len({line for line, _, _ in hits.get(kind, [])}) for kind in KINDS if kind in config["kinds"]
+        },
         "rows_affected": len(affected),
         "secrets_found": secrets,
         "personal_data_found": personal,
@@ -449,6 +481,9 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         found = ", ".join(f"{len(hits[k])} {KINDS[k][1]}" for k in KINDS if k in hits)
         summary = f"{found} in {len(affected)} of {len(lines)} rows"
     row_values = {"train": {"sensitive": {line: ",".join(sorted(kinds)) for line, kinds in affected.items()}}}
-    evidence = SensitiveEvidence(tuple((k, len(hits[k])) for k in KINDS if k in hits), tuple(sorted(affected)),
-                                 tuple(k for k in SECRET_KINDS if k in hits))
+    evidence = SensitiveEvidence(
+        tuple((k, len(hits[k])) for k in KINDS if k in hits),
+        tuple(sorted(affected)),
+        tuple(k for k in SECRET_KINDS if k in hits),
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence,))

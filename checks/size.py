@@ -36,10 +36,12 @@ Codes
   SIZE001 usable examples below the preferred tier · SIZE002 duplicates do not count
   SIZE003 labels with too few examples
 """
+
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from auditor.evidence import SizeEvidence, SizeThresholds
 from auditor.results import CheckResult, Finding
@@ -77,8 +79,14 @@ def tier_of(usable: int, config: Mapping[str, Any]) -> str:
 def size_evidence(usable: int, rows_valid: int, config: Mapping[str, Any] = DEFAULTS, **removed: Any) -> SizeEvidence:
     """The evidence the ruling reads: usable count, its tier under `config`'s thresholds, what was taken off."""
     thresholds = SizeThresholds(config["minimum_from"], config["preferred_from"], config["strong_from"])
-    return SizeEvidence(usable, tier_of(usable, config), rows_valid, thresholds,
-                        min_examples_per_label=config["min_examples_per_label"], **removed)
+    return SizeEvidence(
+        usable,
+        tier_of(usable, config),
+        rows_valid,
+        thresholds,
+        min_examples_per_label=config["min_examples_per_label"],
+        **removed,
+    )
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -127,23 +135,39 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         goal = config["minimum_from"] if tier == "insufficient" else config["preferred_from"]
         metrics["examples_to_next_tier"] = goal - usable
         severity = "error" if tier == "insufficient" else "warning"
-        message = (f"{name}: {usable} usable {unit}, tier '{tier}'; {goal - usable} more reach "
-                   f"{'a pilot' if tier == 'insufficient' else 'the preferred band'} ({goal})")
+        message = (
+            f"{name}: {usable} usable {unit}, tier '{tier}'; {goal - usable} more reach "
+            f"{'a pilot' if tier == 'insufficient' else 'the preferred band'} ({goal})"
+        )
         findings.append(Finding("SIZE001", severity, message, (), {"usable_examples": usable, "goal": goal}))
     if dropped:
         kind = "exactly or nearly" if config["count_near_duplicates"] else "exactly (after normalisation)"
         message = f"{name}: {len(dropped)} row(s) repeat an earlier row {kind} and do not count"
         if unit == "pairs":
             message = f"{name}: {len(dropped)} row(s) repeat an earlier pair (same prompt, same sides) and do not count"
-        findings.append(Finding("SIZE002", "info", message, tuple(dropped),
-                                {"exact": exact_dropped, "near": len(dropped) - exact_dropped}))
+        findings.append(
+            Finding(
+                "SIZE002",
+                "info",
+                message,
+                tuple(dropped),
+                {"exact": exact_dropped, "near": len(dropped) - exact_dropped},
+            )
+        )
     if train.task == "classification":
         dropped_set = set(dropped)
         kept_labels = [label for line, label in zip(lines, valid["label"].to_list()) if line not in dropped_set]
         counts = Counter(kept_labels)
-        thin = {label: n for label, n in sorted(counts.items(), key=lambda kv: (kv[1], kv[0])) if n < config["min_examples_per_label"]}
-        metrics.update(labels=len(counts), label_counts=dict(counts.most_common()),
-                       min_label_count=min(counts.values()) if counts else 0)
+        thin = {
+            label: n
+            for label, n in sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
+            if n < config["min_examples_per_label"]
+        }
+        metrics.update(
+            labels=len(counts),
+            label_counts=dict(counts.most_common()),
+            min_label_count=min(counts.values()) if counts else 0,
+        )
         if thin:
             thin_rows = [line for line, label in zip(lines, valid["label"].to_list()) if label in thin]
             listed = ", ".join(f"'{label}' ({n})" for label, n in list(thin.items())[:10])
@@ -153,13 +177,23 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     status = {"insufficient": "fail", "minimum": "warn"}.get(tier, "pass")
     if status == "pass" and any(f.code == "SIZE003" for f in findings):
         status = "warn"
-    summary = (f"{usable} usable {unit} of {len(lines)} valid rows ({len(dropped)} duplicates not counted): "
-               f"tier '{tier}'")
+    summary = (
+        f"{usable} usable {unit} of {len(lines)} valid rows ({len(dropped)} duplicates not counted): tier '{tier}'"
+    )
     if unit == "pairs":
-        summary = (f"{usable} usable pairs of {len(lines)} valid rows ({len(dropped)} repeated, {unpaired} with "
-                   f"nothing or the opposite to learn): tier '{tier}'")
-    evidence = size_evidence(usable, len(lines), config, removed_duplicates=len(dropped), removed_unpaired=unpaired,
-                             removed_untrainable=len(untrainable),
-                             unit=unit, thin_labels=tuple(metrics.get("thin_labels", {}).items()),
-                             labels=metrics.get("labels", 0))
+        summary = (
+            f"{usable} usable pairs of {len(lines)} valid rows ({len(dropped)} repeated, {unpaired} with "
+            f"nothing or the opposite to learn): tier '{tier}'"
+        )
+    evidence = size_evidence(
+        usable,
+        len(lines),
+        config,
+        removed_duplicates=len(dropped),
+        removed_unpaired=unpaired,
+        removed_untrainable=len(untrainable),
+        unit=unit,
+        thin_labels=tuple(metrics.get("thin_labels", {}).items()),
+        labels=metrics.get("labels", 0),
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), evidence=(evidence,))

@@ -160,7 +160,7 @@ def check_dataset(dataset: Dataset, cap: int) -> list[Finding]:
     valid = dataset.valid
     for row in valid.select("line", "file", "file_line", "messages", "tools", "record_keys").iter_rows(named=True):
         text = row["messages"]
-        if not text or (row["tools"] is None and '"tool_calls": [' not in text and '"role": "tool"' not in text):
+        if not text or (row["tools"] is None and '"tool_calls":[' not in text and '"role":"tool"' not in text):
             continue
         messages = json.loads(row["messages"])
         tools = json.loads(row["tools"]) if row["tools"] else None

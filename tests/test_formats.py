@@ -261,6 +261,62 @@ def test_compressed_streams_and_shards(tmp_path: Path) -> None:
     assert (ds.format, ds.rows_valid) == ("sharegpt", 30)
 
 
+DIALECT_SAMPLES = {  # sample_data/dialects/: file -> (extra options, format, task, valid rows)
+    "excel_semicolon_cp1252.csv": (["--encoding", "cp1252"], "classification", "classification", 3),
+    "gemini.jsonl": ([], "gemini", "generation", 2),
+    "preference.jsonl": ([], "preference", "preference", 2),
+    "sharegpt_tools.jsonl": ([], "sharegpt", "generation", 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIALECT_SAMPLES))
+def test_dialect_samples_audit_cleanly(name: str, tmp_path: Path, isolated_config: Path) -> None:
+    from click.testing import CliRunner
+
+    from auditor.cli import main
+
+    options, fmt, task, valid = DIALECT_SAMPLES[name]
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["audit", str(SAMPLE / "dialects" / name), *options, "--quiet", "--format",
+                                       "json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    train = json.loads(out.read_text(encoding="utf-8"))["inputs"]["train"]
+    assert (train["format"], train["task"], train["rows_read"], train["rows_valid"]) == (fmt, task, valid, valid)
+
+
+def test_dialect_samples_are_all_listed() -> None:
+    assert sorted(p.name for p in (SAMPLE / "dialects").iterdir()) == sorted(DIALECT_SAMPLES)
+
+
+def test_fast_json_reads_what_the_standard_parser_reads(tmp_path: Path) -> None:
+    lines = [b'{"prompt": NaN, "completion": "x"}', b'{"a": "\\ud800"}', b'{"a": "caf\xe9"}',
+             '{"a": "café"}'.encode(), b'{"a": 1,}', '{"a": "é", }'.encode(), b"[1]", b"  ", b'{"a": 1} x']
+    (tmp_path / "edge.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    from auditor.sources import read_source
+
+    records = read_source(tmp_path / "edge.jsonl", "train").records
+    assert [(r.line, r.code, r.reason) for r in records if r.code] == [
+        (3, "FMT005", "not valid UTF-8 (byte 0xE9 at column 11)"),
+        (5, "FMT001", "invalid JSON: Expecting property name enclosed in double quotes (column 9)"),
+        (6, "FMT001", "invalid JSON: Expecting property name enclosed in double quotes (column 12)"),
+        (7, "FMT002", "a JSON list, not an object"), (9, "FMT001", "invalid JSON: Extra data (column 10)")]
+    parsed = {r.line: r.record for r in records if not r.code}
+    assert parsed[2] == {"a": "\ud800"} and parsed[4] == {"a": "café"} and parsed[1]["completion"] == "x"
+
+
+def test_language_modelling_text_is_counted_once(tmp_path: Path, isolated_config: Path) -> None:
+    from auditor.api import audit
+    from auditor.targets.encoders import tiktoken_offline
+
+    texts = [f"Parcel {k} left the Leeds depot on Monday and should arrive within three working days." for k in range(8)]
+    path = write(tmp_path, "lm.jsonl", [{"text": t} for t in texts])
+    metrics = audit(path, only=["tokens"]).check("tokens").metrics
+    encoder = tiktoken_offline("cl100k_base")
+    own = sum(len(encoder.ordinary(t)) for t in texts)
+    assert metrics["trained_tokens"]["total"] == metrics["output_tokens"]["total"] == own
+    assert own < metrics["conversation_tokens"]["total"] < own + 10 * len(texts)  # the text once, plus framing
+
+
 def test_annotations_name_each_rows_shard_and_line(tmp_path: Path, isolated_config: Path) -> None:
     from auditor.annotate import to_jsonl
     from auditor.api import audit

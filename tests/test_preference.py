@@ -167,6 +167,20 @@ def test_several_pairs_per_prompt_are_not_duplicates(tmp_path: Path, isolated_co
     assert [k + 1 for k, g in enumerate(groups) if g is not None] == [5, 31]
 
 
+def test_a_shorter_rejected_reply_is_not_truncation(tmp_path: Path, isolated_config: Path) -> None:
+    long = "is the monthly account fee, charged on the first day of each month."
+    rows = [dialect_rows("preference/standard", f"What does fee code {k} mean?", f"Fee code {k} {long}", "No idea.")
+            for k in range(5)]
+    rows.append(dialect_rows("preference/standard", "What is fee code 9?", "The card fee.",
+                             "Fee code 9 is the card replacement fee " + "and it is charged once " * 30))
+    path = write_jsonl(tmp_path / "p.jsonl", rows)
+    tokens = audit(path, only=["tokens"]).check("tokens")
+    assert tokens.metrics["outputs_truncated"] == 0 and "TOK006" not in {f.code for f in tokens.findings}
+    short = audit(path, only=["tokens", "size"], overrides={"tokens": {"max_seq_len": 60}})
+    cut = next(f for f in short.check("tokens").findings if f.code == "TOK006")
+    assert cut.rows == (6,) and short.check("size").metrics["untrainable_rows"] == 0
+
+
 def test_one_word_apart_spares_minimal_pairs() -> None:
     key = normalize
     assert one_word_apart(key("Your statements are listed under Account in the app."),

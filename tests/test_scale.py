@@ -10,7 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from auditor.api import load_inputs, load_options
 from auditor.confident import ModelParams, learning_curve, out_of_fold_probabilities
+from auditor.config import load_config
+from auditor.embed import Embedder
 from tests.conftest import ROOT, SAMPLE
 
 
@@ -46,8 +49,6 @@ def audit_json(train: Path, cache: Path, *extra: str) -> dict:
 
 def test_ray_engine_gives_the_same_vectors_and_findings(tmp_path: Path) -> None:
     pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'ftaudit[ray]')")
-    from auditor.embed import Embedder
-
     train = SAMPLE / "support_train.jsonl"
     local = audit_json(train, tmp_path / "local")
     ray = audit_json(train, tmp_path / "ray", "--engine", "ray")
@@ -55,7 +56,7 @@ def test_ray_engine_gives_the_same_vectors_and_findings(tmp_path: Path) -> None:
     findings = [[(c["id"], f["code"], f["message"], f["rows"]) for f in c["findings"]] for c in local["checks"]]
     assert findings == [[(c["id"], f["code"], f["message"], f["rows"]) for f in c["findings"]] for c in ray["checks"]]
     assert local["verdict"] == ray["verdict"]
-    texts = [json.loads(line)["messages"][1]["content"] for line in train.read_text().splitlines()[:50]]
+    texts = load_inputs(train, None, None, load_options(load_config()))["train"].valid["input"].to_list()
     embedders = [Embedder(cache_dir=tmp_path / name, quiet=True) for name in ("local", "ray")]
     vectors = [embedder.encode(texts) for embedder in embedders]
     assert all(embedder.stats.computed == 0 for embedder in embedders)

@@ -12,7 +12,7 @@ from auditor.report.escape import number, visible
 from auditor.report.markdown import SEVERITY_ORDER, rows_text
 
 MAX_FINDINGS = 40
-MAX_LABELS = 40
+MAX_LABELS = 120
 COLORS = {"fine-tune": "#1a7f37", "pilot": "#9a6700", "keep-prompting": "#0969da", "blocked": "#cf222e"}
 STATUS_COLORS = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e", "error": "#8250df", "skipped": "#6e7781"}
 CSS = """
@@ -44,19 +44,32 @@ def size_chart(usable: int, thresholds: Mapping[str, int]) -> str:
 
 
 def label_chart(counts: Mapping[str, int]) -> str:
-    items = sorted(counts.items(), key=lambda kv: -kv[1])[:MAX_LABELS]
-    if not items:
+    """Every label, largest first; past MAX_LABELS labels the largest and the rarest halves are drawn and one
+    bar says how many labels in between are left out and how many examples they hold."""
+    ordered = sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    if not ordered:
         return ""
-    bar, gap, label_width, width = 14, 3, 190, 520
-    peak = max(v for _, v in items)
-    height = len(items) * (bar + gap) + 10
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="examples per label">']
-    for i, (label, count) in enumerate(items):
+    rows: list[tuple[str, int] | str] = list(ordered)
+    if len(ordered) > MAX_LABELS:
+        half = MAX_LABELS // 2
+        middle = ordered[half: len(ordered) - half]
+        rows = [*ordered[:half], f"{len(middle)} more labels with {middle[-1][1]:,}–{middle[0][1]:,} examples each",
+                *ordered[len(ordered) - half:]]
+    bar = 14 if len(rows) <= 40 else 9
+    gap, label_width, width = 3, 190, 520
+    peak = ordered[0][1] or 1
+    height = len(rows) * (bar + gap) + 10
+    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="examples per label ({len(ordered)} labels)">']
+    for i, row in enumerate(rows):
         y = 5 + i * (bar + gap)
+        if isinstance(row, str):
+            parts.append(f'<text x="{label_width}" y="{y + bar - 2}" font-style="italic">{e(row)}</text>')
+            continue
+        label, count = row
         w = (width - label_width - 50) * count / peak
-        parts.append(f'<text x="{label_width - 6}" y="{y + 11}" text-anchor="end">{e(str(label)[:28])}</text>'
+        parts.append(f'<text x="{label_width - 6}" y="{y + bar - 2}" text-anchor="end">{e(str(label)[:28])}</text>'
                      f'<rect x="{label_width}" y="{y}" width="{w:.1f}" height="{bar}" fill="#8250df"/>'
-                     f'<text x="{label_width + w + 4:.1f}" y="{y + 11}">{count}</text>')
+                     f'<text x="{label_width + w + 4:.1f}" y="{y + bar - 2}">{count}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

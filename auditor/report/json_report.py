@@ -1,8 +1,10 @@
 """JSON renderer: the report dictionary, as is (the public contract)."""
+
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def render(report: Mapping[str, Any]) -> str:

@@ -1,9 +1,11 @@
 """The renderers, by `--format` name; modules are imported only when used (keeps `--help` instant)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,20 @@
 """Terminal renderer (rich): reads only the report dictionary."""
+
 from __future__ import annotations
 
 import io
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from auditor.report.escape import visible
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "error": "magenta", "skipped": "dim"}
-DECISION_STYLE = {"fine-tune": "bold green", "pilot": "bold yellow", "keep-prompting": "bold cyan", "blocked": "bold red"}
+DECISION_STYLE = {
+    "fine-tune": "bold green",
+    "pilot": "bold yellow",
+    "keep-prompting": "bold cyan",
+    "blocked": "bold red",
+}
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 MAX_FINDINGS = 15
 MAX_ROWS = 8
@@ -32,13 +39,19 @@ def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> 
     out = io.StringIO()
     console = Console(file=out, force_terminal=color, no_color=not color, width=width, highlight=False, emoji=False)
     train = report["inputs"]["train"]
-    console.print(t(f"ftaudit {report['tool']['version']} · {train['path']} · {train['format']}, {train['task']} · "
-                    f"{train['rows_valid']}/{train['rows_read']} rows valid", style="bold"))
+    console.print(
+        t(
+            f"ftaudit {report['tool']['version']} · {train['path']} · {train['format']}, {train['task']} · "
+            f"{train['rows_valid']}/{train['rows_read']} rows valid",
+            style="bold",
+        )
+    )
     for split in ("eval", "production"):
         if split in report["inputs"]:
             info = report["inputs"][split]
-            console.print(t(f"{split}: {info['path']} · {info['format']} · "
-                            f"{info['rows_valid']}/{info['rows_read']} rows valid"))
+            console.print(
+                t(f"{split}: {info['path']} · {info['format']} · {info['rows_valid']}/{info['rows_read']} rows valid")
+            )
     verdict = report["verdict"]
     console.print()
     line = Text("Verdict: ")
@@ -59,8 +72,12 @@ def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> 
     table.add_column("s", justify="right", no_wrap=True)
     for check in report["checks"]:
         seconds = check.get("seconds", 0)
-        table.add_row(t(check["id"]), t(check["status"], STATUS_STYLE.get(check["status"], "")), t(check["summary"]),
-                      t(f"{seconds:.1f}" if isinstance(seconds, (int, float)) else seconds))
+        table.add_row(
+            t(check["id"]),
+            t(check["status"], STATUS_STYLE.get(check["status"], "")),
+            t(check["summary"]),
+            t(f"{seconds:.1f}" if isinstance(seconds, (int, float)) else seconds),
+        )
     console.print(table)
     findings = [f for c in report["checks"] for f in c["findings"]]
     findings.sort(key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
@@ -73,8 +90,13 @@ def render(report: Mapping[str, Any], color: bool = False, width: int = 110) -> 
         table.add_column("message")
         for finding in findings[:MAX_FINDINGS]:
             style = {"error": "red", "warning": "yellow"}.get(finding["severity"], "dim")
-            table.add_row(t(finding["code"]), t(finding["severity"], style), t(finding.get("split", "train")),
-                          t(_rows(finding["rows"])), t(finding["message"]))
+            table.add_row(
+                t(finding["code"]),
+                t(finding["severity"], style),
+                t(finding.get("split", "train")),
+                t(_rows(finding["rows"])),
+                t(finding["message"]),
+            )
         console.print(table)
         if len(findings) > MAX_FINDINGS:
             console.print(f"… {len(findings) - MAX_FINDINGS} more findings in the JSON report (--format json)")

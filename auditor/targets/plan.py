@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.targets.encoders import Encoder
-from auditor.targets.render import ChatTemplate
+from auditor.targets.render import Rendered
 
 COOKBOOK_PER_MESSAGE = 3
 COOKBOOK_PRIMING = 3
@@ -77,15 +77,11 @@ def _call(call: Mapping[str, Any]) -> dict[str, Any]:
     return {"type": call.get("type", "function"), "function": function, **({"id": call["id"]} if call.get("id") else {})}
 
 
-def template_plan(encoder: Encoder, template: ChatTemplate, messages: Sequence[Mapping[str, Any]], tools: Any,
-                  flags: Sequence[bool]) -> tuple[RowPlan, str]:
-    """Render through the chat template, tokenize once, and map each assistant span to its tokens."""
+def template_plan(encoder: Encoder, rendered: Rendered, starts: Any, flags: Sequence[bool]) -> RowPlan:
+    """A rendered conversation's plan from its tokens' start offsets: each assistant span mapped to its tokens."""
     import numpy as np
 
-    rendered = template.render_spans(template_messages(messages, encoder.nfc), tools)
     text = rendered.text
-    starts = encoder.starts(text)
-    total = len(starts)
 
     def position(char: int) -> int:
         offset = len(text[:char].encode("utf-8")) if encoder.unit == "byte" else char
@@ -93,8 +89,8 @@ def template_plan(encoder: Encoder, template: ChatTemplate, messages: Sequence[M
 
     spans = tuple((position(s.start), position(s.end), bool(flags[s.message]) if s.message >= 0 else True)
                   for s in rendered.spans)
-    prompt = spans[-1][0] if spans else total
-    return RowPlan(total, prompt, spans), text
+    prompt = spans[-1][0] if spans else len(starts)
+    return RowPlan(len(starts), prompt, spans)
 
 
 def cookbook_plan(encoder: Any, messages: Sequence[Mapping[str, Any]], tools_tokens: int,

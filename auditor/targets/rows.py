@@ -9,18 +9,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.targets import DEFAULT_TARGET, Target, resolve_target
-from auditor.targets.encoders import literal_pattern
+from auditor.targets.encoders import Encoder, literal_pattern
 from auditor.targets.plan import (
     COOKBOOK_PER_MESSAGE,
     COOKBOOK_PRIMING,
     Outcome,
     RowPlan,
     cookbook_plan,
+    template_messages,
     template_plan,
     trained_flags,
     truncate,
 )
-from auditor.targets.render import TemplateError
+from auditor.targets.render import ChatTemplate, Rendered, TemplateError
 
 
 @dataclass
@@ -83,6 +84,18 @@ def message_texts(messages: Sequence[Mapping[str, Any]]) -> list[str]:
     return [str(m[k]) for m in messages for k in ("content", "reasoning") if m.get(k)]
 
 
+CHUNK = 2048  # rows rendered, then tokenized in one batch call
+
+
+@dataclass
+class _Pending:
+    """A row rendered (each side of a preference row), waiting for its tokens."""
+
+    index: int
+    line: int
+    rendered: list[tuple[Rendered, list[bool]]]
+
+
 def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
     target = target_of(config)
     limit, mode = limit_of(target, config), str(config.get("truncation") or target.truncation)
@@ -100,30 +113,74 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
     rows = _row_messages(valid, columns)
     rejected_rows = [parse_messages(v) for v in valid["rejected_messages"].to_list()] \
         if "rejected_messages" in columns else [None] * len(lines)
+    out.plans = [None] * len(lines)
+    out.outcomes = [Outcome(0, 0)] * len(lines)
     tools_cache: dict[str, Any] = {}
-    for line, messages, rejected, tools_text in zip(lines, rows, rejected_rows, tools_column):
+    pending: list[_Pending] = []
+    for index, (line, messages, rejected, tools_text) in enumerate(zip(lines, rows, rejected_rows, tools_column)):
         tools = _tools(tools_text, tools_cache)
+        sides = [messages] + ([rejected] if rejected else [])
         if pattern is not None:
-            typed = sorted({m.group() for text in message_texts(messages + (rejected or [])) for m in pattern.finditer(text)})
+            typed = sorted({m.group() for side in sides for text in message_texts(side) for m in pattern.finditer(text)})
             if typed:
                 out.literal_specials[line] = typed
+        if template is None:
+            plans = [_cookbook_one(out, encoder, side, tools_text) for side in sides]
+            out.plans[index], out.outcomes[index] = _combine(out, plans, line)
+            continue
         try:
-            plan, outcome = _plan_one(out, encoder, template, messages, tools, tools_text, line)
-            if rejected:
-                side, side_out = _plan_one(out, encoder, template, rejected, tools, tools_text, line)
-                out.rejected[line] = (side, side_out)
-                outcome = Outcome(max(outcome.kept, side_out.kept), min(outcome.trained, side_out.trained),
-                                  outcome.dropped or side_out.dropped)
-                plan = RowPlan(max(plan.total, side.total), plan.prompt, plan.spans)
+            pending.append(_Pending(index, line, [_render_one(out, encoder, template, side, tools, line)
+                                                  for side in sides]))
         except TemplateError as exc:
             out.refused[line] = str(exc)[:200]
-            out.plans.append(None)
-            out.outcomes.append(Outcome(0, 0))
-            continue
-        out.plans.append(plan)
-        out.outcomes.append(outcome)
+        if len(pending) >= CHUNK:
+            _tokenize(out, encoder, pending)
+            pending = []
+    _tokenize(out, encoder, pending)
     row_parts(out, encoder, valid)
     return out
+
+
+def _render_one(out: TokenPlan, encoder: Encoder, template: ChatTemplate, messages: list[dict[str, Any]], tools: Any,
+                line: int) -> tuple[Rendered, list[bool]]:
+    """Render through the chat template (noting roles whose content the template drops)."""
+    flags = trained_flags(messages, out.train_on)
+    rendered = template.render_spans(template_messages(messages, encoder.nfc), tools)
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, str) and content.strip():
+            probe = unicodedata.normalize("NFC", content.strip()) if encoder.nfc else content.strip()
+            if probe not in rendered.text:
+                out.dropped_roles.setdefault(str(m.get("role")), []).append(line)
+    return rendered, flags
+
+
+def _tokenize(out: TokenPlan, encoder: Encoder, pending: list[_Pending]) -> None:
+    """Tokenize the rendered rows in one batch and plan each; a preference row keeps each side's plan."""
+    starts = iter(encoder.starts_batch([rendered.text for row in pending for rendered, _ in row.rendered]))
+    for row in pending:
+        plans = [template_plan(encoder, rendered, next(starts), flags) for rendered, flags in row.rendered]
+        out.plans[row.index], out.outcomes[row.index] = _combine(out, plans, row.line)
+
+
+def _combine(out: TokenPlan, plans: list[RowPlan], line: int = 0) -> tuple[RowPlan, Outcome]:
+    """The row's plan and outcome; with a rejected side, the longer length, and the chosen side's trained count less
+    what truncation cut from either side (nothing left when either side has nothing left)."""
+    plan, outcome = plans[0], truncate(plans[0], out.limit, out.mode)
+    if len(plans) > 1:
+        side, side_out = plans[1], truncate(plans[1], out.limit, out.mode)
+        out.rejected[line] = (side, side_out)
+        cut = plan.trained - outcome.trained + side.trained - side_out.trained
+        left = max(plan.trained - cut, 1) if outcome.trained and side_out.trained else 0
+        outcome = Outcome(max(outcome.kept, side_out.kept), left, outcome.dropped or side_out.dropped)
+        plan = RowPlan(max(plan.total, side.total), plan.prompt, plan.spans)
+    return plan, outcome
+
+
+def _cookbook_one(out: TokenPlan, encoder: Encoder, messages: list[dict[str, Any]], tools_text: Any) -> RowPlan:
+    flags = trained_flags(messages, out.train_on)
+    tools_tokens = encoder.count(tools_text) if tools_text and any(m.get("tool_calls") for m in messages) else 0
+    return cookbook_plan(encoder, messages, tools_tokens, flags)
 
 
 def _row_messages(valid: Any, columns: set[str]) -> list[list[dict[str, Any]]]:
@@ -144,23 +201,6 @@ def _tools(text: Any, cache: dict[str, Any]) -> Any:
         except json.JSONDecodeError:
             cache[text] = None
     return cache[text]
-
-
-def _plan_one(out: TokenPlan, encoder: Any, template: Any, messages: list[dict[str, Any]], tools: Any,
-              tools_text: Any, line: int) -> tuple[RowPlan, Outcome]:
-    flags = trained_flags(messages, out.train_on)
-    if template is None:
-        tools_tokens = encoder.count(tools_text) if tools_text and any(m.get("tool_calls") for m in messages) else 0
-        plan = cookbook_plan(encoder, messages, tools_tokens, flags)
-    else:
-        plan, text = template_plan(encoder, template, messages, tools, flags)
-        for m in messages:
-            content = m.get("content")
-            if isinstance(content, str) and content.strip():
-                probe = unicodedata.normalize("NFC", content.strip()) if encoder.nfc else content.strip()
-                if probe not in text:
-                    out.dropped_roles.setdefault(str(m.get("role")), []).append(line)
-    return plan, truncate(plan, out.limit, out.mode)
 
 
 def _legacy_cookbook(out: TokenPlan, valid: Any, encoder: Any) -> TokenPlan:
