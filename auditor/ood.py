@@ -31,6 +31,7 @@ class Gaussians:
     counts: np.ndarray  # (C,)
     background_mean: np.ndarray
     background_precision: np.ndarray
+    shrinkage: tuple[float, float]  # Ledoit-Wolf intensities of the class and the background covariance
 
 
 @dataclass(frozen=True)
@@ -52,23 +53,32 @@ class Scores:
     nearest_class: np.ndarray  # class with the smallest Mahalanobis distance
 
 
-def _shrunk_precision(residuals: np.ndarray) -> np.ndarray:
-    from sklearn.covariance import ledoit_wolf
+def _shrunk_precision(residuals: np.ndarray, shrinkage: float | None) -> tuple[np.ndarray, float]:
+    """Precision of the Ledoit-Wolf shrunk covariance of centred rows (the intensity computed unless given)."""
+    from sklearn.covariance import ledoit_wolf_shrinkage
 
-    covariance, _ = ledoit_wolf(residuals, assume_centered=True)
-    return np.linalg.pinv(covariance).astype(np.float64)
+    if shrinkage is None:
+        shrinkage = float(ledoit_wolf_shrinkage(residuals, assume_centered=True))
+    empirical = residuals.T @ residuals / max(1, len(residuals))
+    dimensions = empirical.shape[0]
+    covariance = (1.0 - shrinkage) * empirical
+    covariance.flat[::dimensions + 1] += shrinkage * max(float(np.trace(empirical)) / dimensions, 1e-12)
+    return np.linalg.inv(covariance), shrinkage
 
 
-def fit_gaussians(vectors: np.ndarray, classes: np.ndarray, n_classes: int = 0) -> Gaussians:
+def fit_gaussians(vectors: np.ndarray, classes: np.ndarray, n_classes: int = 0,
+                  shrinkage: tuple[float, float] | None = None) -> Gaussians:
     """Class means, a Ledoit-Wolf shrunk shared covariance, and the background Gaussian; classes are 0..C-1
-    (a class with no row here never wins)."""
+    (a class with no row here never wins). `shrinkage` reuses intensities found on a larger set."""
     x = np.asarray(vectors, dtype=np.float64)
     count = np.bincount(classes, minlength=max(n_classes, int(classes.max()) + 1 if len(classes) else 0))
     sums = np.zeros((len(count), x.shape[1]))
     np.add.at(sums, classes, x)
     means = sums / np.maximum(count, 1)[:, None]
     mean = x.mean(axis=0)
-    return Gaussians(means, _shrunk_precision(x - means[classes]), count, mean, _shrunk_precision(x - mean))
+    within, within_shrinkage = _shrunk_precision(x - means[classes], shrinkage[0] if shrinkage else None)
+    background, background_shrinkage = _shrunk_precision(x - mean, shrinkage[1] if shrinkage else None)
+    return Gaussians(means, within, count, mean, background, (within_shrinkage, background_shrinkage))
 
 
 def _squared_distances(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
@@ -106,13 +116,20 @@ def mahalanobis_scores(model: Gaussians, vectors: np.ndarray, own: np.ndarray | 
 IN_SAMPLE_ROWS_PER_DIMENSION = 10
 
 
-def cross_fitted_mahalanobis(vectors: np.ndarray, classes: np.ndarray, n_classes: int, folds: int = 5,
-                              seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def in_sample_enough(vectors: np.ndarray) -> bool:
+    return len(vectors) >= IN_SAMPLE_ROWS_PER_DIMENSION * vectors.shape[1]
+
+
+def cross_fitted_mahalanobis(vectors: np.ndarray, classes: np.ndarray, n_classes: int,
+                              shrinkage: tuple[float, float] | None = None, in_sample: bool | None = None,
+                              folds: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Each training row's own score. With fewer than 10 rows per dimension, from Gaussians fitted without its
     fold (the covariance is estimated from the rows themselves: in-sample it would flatter them against new
     inputs); with more, in-sample with the row left out of its class mean (the covariance barely moves)."""
-    if len(vectors) >= IN_SAMPLE_ROWS_PER_DIMENSION * vectors.shape[1]:
-        model = fit_gaussians(vectors, classes, n_classes)
+    if in_sample is None:
+        in_sample = in_sample_enough(vectors)
+    if in_sample:
+        model = fit_gaussians(vectors, classes, n_classes, shrinkage)
         relative, plain, _ = mahalanobis_scores(model, vectors, classes)
         return relative, plain
     fold = np.random.default_rng(seed).permutation(len(vectors)) % folds
@@ -121,7 +138,7 @@ def cross_fitted_mahalanobis(vectors: np.ndarray, classes: np.ndarray, n_classes
         held = fold == k
         if held.all():
             continue
-        model = fit_gaussians(vectors[~held], classes[~held], n_classes)
+        model = fit_gaussians(vectors[~held], classes[~held], n_classes, shrinkage)
         relative[held], plain[held], _ = mahalanobis_scores(model, vectors[held])
     return relative, plain
 
@@ -140,11 +157,12 @@ def leave_one_out_cosine(vectors: np.ndarray) -> np.ndarray:
     return np.where(self_first, similarity[:, 1], similarity[:, 0])
 
 
-def build_reference(vectors: np.ndarray, classes: np.ndarray, loo_cosine: np.ndarray,
-                    weight: float, far: float = 0.01) -> tuple[Reference, Gaussians, np.ndarray]:
+def build_reference(vectors: np.ndarray, classes: np.ndarray, loo_cosine: np.ndarray, weight: float,
+                    far: float = 0.01, shrinkage: tuple[float, float] | None = None,
+                    in_sample: bool | None = None) -> tuple[Reference, Gaussians, np.ndarray]:
     """The reference, the Gaussians, and each training row's own leave-one-out coverage score."""
-    model = fit_gaussians(vectors, classes)
-    relative, plain = cross_fitted_mahalanobis(vectors, classes, len(model.counts))
+    model = fit_gaussians(vectors, classes, 0, shrinkage)
+    relative, plain = cross_fitted_mahalanobis(vectors, classes, len(model.counts), model.shrinkage, in_sample)
     partial = Reference(np.sort(loo_cosine), np.sort(relative), np.sort(plain), np.empty(0), weight, far)
     fused = _fuse(partial, loo_cosine, relative, plain)
     ordered = np.sort(fused)
@@ -167,7 +185,7 @@ def score(reference: Reference, model: Gaussians, vectors: np.ndarray, cosine: n
 
 
 def choose_k(vectors: np.ndarray, seed: int, sample: int = 2000) -> tuple[int, dict[int, float]]:
-    """k for stand-in classes: the best cosine silhouette of k-means on a sample, k = 2, 4, 8, … ≤ √n."""
+    """k for stand-in classes: the best cosine silhouette of k-means on a sample, k = 2, 4, 8, … ≤ √n (n: all rows)."""
     from sklearn.metrics import silhouette_score
 
     n = len(vectors)
@@ -178,7 +196,7 @@ def choose_k(vectors: np.ndarray, seed: int, sample: int = 2000) -> tuple[int, d
     x = vectors[rows]
     table: dict[int, float] = {}
     k = 2
-    while k <= max(2, int(np.sqrt(len(x)))):
+    while k <= max(2, int(np.sqrt(n))) and k < len(x) // 4:
         labels = kmeans(x, k, seed)
         if len(np.unique(labels)) > 1:
             table[k] = round(float(silhouette_score(x, labels, metric="cosine", random_state=seed)), 4)
@@ -205,10 +223,26 @@ class Calibration:
     rows_in: int
     rows_out: int
     folds: int
+    se_in: float = 0.0  # standard errors clustered by class: rows of one class succeed or fail together
+    se_out: float = 0.0
+
+
+def clustered_share(hits: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
+    """A share over rows grouped in classes (hits and rows per class) and its class-clustered standard error."""
+    total = rows.sum()
+    if total == 0:
+        return 0.0, 0.0
+    share = float(hits.sum() / total)
+    used = rows > 0
+    groups = int(used.sum())
+    if groups < 2:
+        return share, float(np.sqrt(share * (1 - share) / total))
+    residual = hits[used] - share * rows[used]
+    return share, float(np.sqrt(groups / (groups - 1) * (residual ** 2).sum()) / total)
 
 
 def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: float, far: float, folds: int,
-              sample: int, seed: int) -> Calibration | None:
+              sample: int, seed: int, shrinkage: tuple[float, float] | None = None) -> Calibration | None:
     """Hold out classes (and a share of the other rows) fold by fold, rebuild the rule, count what it covers.
 
     With fewer than four classes of two rows or more only rows are held out (`rows_out` is 0);
@@ -225,7 +259,9 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
     group = np.full(int(y.max()) + 1, -1)
     if class_folds >= 2:
         group[rng.permutation(present)] = np.arange(len(present)) % class_folds
-    hits_in = hits_out = total_in = total_out = 0
+    classes_count = int(y.max()) + 1
+    hits = {True: np.zeros(classes_count), False: np.zeros(classes_count)}
+    tried = {True: np.zeros(classes_count), False: np.zeros(classes_count)}
     for fold in range(folds):
         out = group[y] == fold
         pool = np.flatnonzero(~out)
@@ -235,17 +271,17 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
         _, remapped = np.unique(y[reference_rows], return_inverse=True)
         base = x[reference_rows]
         reference, model, _ = build_reference(base, remapped, leave_one_out_cosine(base),
-                                              weight if remapped.max() > 0 else 0.0, far)
+                                              weight if remapped.max() > 0 else 0.0, far, shrinkage)
         for mask, is_in in ((held, True), (out, False)):
             if not mask.any():
                 continue
             _, cosine = nearest(x[mask], base, 1)
-            covered = int((score(reference, model, x[mask], cosine[:, 0]).coverage > level).sum())
-            if is_in:
-                hits_in, total_in = hits_in + covered, total_in + int(mask.sum())
-            else:
-                hits_out, total_out = hits_out + covered, total_out + int(mask.sum())
-    return Calibration(hits_in / max(1, total_in), hits_out / max(1, total_out), total_in, total_out, folds)
+            covered = score(reference, model, x[mask], cosine[:, 0]).coverage > level
+            np.add.at(hits[is_in], y[mask], covered)
+            np.add.at(tried[is_in], y[mask], 1)
+    covered_in, se_in = clustered_share(hits[True], tried[True])
+    covered_out, se_out = clustered_share(hits[False], tried[False])
+    return Calibration(covered_in, covered_out, int(tried[True].sum()), int(tried[False].sum()), folds, se_in, se_out)
 
 
 def informative(calibration: Calibration | None) -> bool:
@@ -261,17 +297,17 @@ def interval(covered: int, trials: int, calibration: Calibration | None) -> tupl
     one with at most `covered_out` (a held-out class's rate: the hardest case, unseen siblings of seen
     classes), so true share π gives called share π·in + (1 − π)·out; π is bounded by solving at the Wilson
     bounds with out = covered_out (low end) and out = 0 (high end), `in` and `out` themselves taken at
-    their own Wilson bounds (they are counted on a finite sample). When held-out classes are not told
-    apart (`informative` is false) only the high end is widened."""
-    from auditor.intervals import wilson
+    their own 95% bounds, with standard errors clustered by class (the rule errs class by class, so the
+    classes, not the rows, are the independent draws). When held-out classes are not told apart
+    (`informative` is false) only the high end is widened."""
+    from auditor.intervals import Z95, wilson
 
     low, high = wilson(covered, trials)
     if calibration is None:
         return low, high
-    hits_in = round(calibration.covered_in * calibration.rows_in)
-    sensitivity_low, sensitivity_high = wilson(hits_in, calibration.rows_in)
-    false_rate = (wilson(round(calibration.covered_out * calibration.rows_out), calibration.rows_out)[1]
-                  if informative(calibration) else 0.0)
+    sensitivity_low = max(0.0, calibration.covered_in - Z95 * calibration.se_in)
+    sensitivity_high = min(1.0, calibration.covered_in + Z95 * calibration.se_in)
+    false_rate = min(1.0, calibration.covered_out + Z95 * calibration.se_out) if informative(calibration) else 0.0
     share = covered / trials if trials else 0.0
     lower = (low - false_rate) / (sensitivity_high - false_rate) if sensitivity_high > false_rate else 0.0
     upper = high / sensitivity_low if sensitivity_low > 0 else 1.0

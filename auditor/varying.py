@@ -71,20 +71,24 @@ def _hashes(text: str) -> np.ndarray:
     return _shingles(np.array([hash(w) for w in _keys(text)], dtype=np.int64))
 
 
-def _counts(hashes: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct shingles and in how many rows each occurs."""
-    per_row = [np.unique(h) for h in hashes if len(h)]
-    if not per_row:
-        return np.empty(0, np.uint64), np.empty(0, np.int64)
-    keys, counts = np.unique(np.concatenate(per_row), return_counts=True)
-    return keys, counts
-
-
-def _lookup(keys: np.ndarray, counts: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-    if not len(keys) or not len(hashes):
-        return np.zeros(len(hashes), np.int64)
-    at = np.minimum(np.searchsorted(keys, hashes), len(keys) - 1)
-    return np.where(keys[at] == hashes, counts[at], 0)
+def _row_counts(hashes: Sequence[np.ndarray], own: int) -> np.ndarray:
+    """For every shingle position of the first `own` texts: how many of all the texts contain that shingle."""
+    lengths = np.array([len(h) for h in hashes], np.int64)
+    if not lengths[:own].sum():
+        return np.empty(0, np.int64)
+    flat = np.concatenate(hashes)
+    order = np.argsort(flat, kind="stable")
+    ordered = flat[order]
+    del flat
+    group = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+    del ordered
+    inverse = np.empty(len(order), np.int64)
+    inverse[order] = group
+    del order, group
+    pairs = np.sort(inverse * len(hashes) + np.repeat(np.arange(len(hashes), dtype=np.int64), lengths))
+    pairs = pairs[np.concatenate([[True], pairs[1:] != pairs[:-1]])]
+    counts = np.bincount(pairs // len(hashes))
+    return counts[inverse[: int(lengths[:own].sum())]]
 
 
 def _blocks(freq: np.ndarray, params: SharedParams, min_rows: float) -> list[tuple[int, int]]:
@@ -134,13 +138,11 @@ def varying_texts(texts: Sequence[str], params: SharedParams = SharedParams(),
     first = {k: i for i, k in reversed(list(enumerate(slot)))}
     unique_hashes = [_hashes(texts[first[k]]) for k in range(len(distinct))]
     own = set(distinct)
-    others = {" ".join(t[:MAX_CHARS].split()).casefold(): t for t in reference}
-    keys, counts = _counts(unique_hashes + [_hashes(t) for k, t in others.items() if k not in own])
+    others = [t for k, t in {" ".join(t[:MAX_CHARS].split()).casefold(): t for t in reference}.items() if k not in own]
+    freq = _row_counts(unique_hashes + [_hashes(t) for t in others], len(unique_hashes))
     min_rows = max(params.min_rows, params.min_share * (len(distinct) + len(others)))
     del others
-    flat = np.concatenate(unique_hashes) if unique_hashes else np.empty(0, np.uint64)
     bounds = np.cumsum([0] + [len(h) for h in unique_hashes])
-    freq = _lookup(keys, counts, flat)
     blocks_of: dict[int, list[tuple[int, int]]] = {}
     for k in range(len(unique_hashes)):
         row = freq[bounds[k]:bounds[k + 1]]

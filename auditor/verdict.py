@@ -311,7 +311,7 @@ def tokens_ruling(tokens: TokensEvidence | None, policy: Mapping[str, Any], ruli
         f"training ≈ {tokens.training_tokens:,} tokens over {tokens.epochs} epoch(s) ≈ "
         f"${tokens.cost_usd:,.2f} at ${tokens.price_per_million:g}/M"
     )
-    hit = sorted(set(tokens.truncated_lines) | set(tokens.dropped_lines) | set(tokens.untrainable_lines))
+    hit = list(tokens.lost_lines)
     if not hit:
         return
     share = tokens.truncated_share

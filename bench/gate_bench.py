@@ -33,12 +33,13 @@ def snapshot(folder: Path) -> None:
     for package in ("auditor", "checks"):
         shutil.copytree(ROOT / package, folder / package, ignore=shutil.ignore_patterns("__pycache__"))
     CODE["PYTHONPATH"] = str(folder)
+    CODE["cwd"] = str(folder)
 
 
 def ftaudit(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True,
-                            env={**os.environ, **CODE})
+                            env={**os.environ, "PYTHONPATH": CODE["PYTHONPATH"]}, cwd=CODE["cwd"])
     return time.perf_counter() - started, result
 
 

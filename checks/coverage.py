@@ -10,7 +10,7 @@ What it checks
   background Gaussian; an input farther from every class than all but `far_quantile` of the
   training rows takes its plain Mahalanobis percentile instead when lower). Classes are the labels
   of a classification set; generative and preference sets use k-means clusters of the training
-  inputs as stand-ins, with k the best cosine silhouette on a sample (k = 2, 4, 8, … ≤ √n).
+  inputs as stand-ins, with k the best cosine silhouette on a sample (k = 2, 4, 8, … ≤ √n, n rows).
   The two percentiles are averaged (weight `mahalanobis_weight` on the Mahalanobis one) and the
   average is read once more as a percentile among the training rows' averages. So inputs drawn
   like the training set score about uniformly on [0, 1] whatever the embedding model's similarity
@@ -22,9 +22,10 @@ What it checks
   `calibration_folds` times, 1/folds of the classes (labels or stand-ins) and 1/folds of the other
   rows are held out, the rule is rebuilt on the rest, and the shares it calls covered are counted —
   of held-out rows of seen classes (its sensitivity s) and of held-out classes (its false coverage f,
-  the hardest case: unseen siblings of seen classes). A true share π is called covered at
-  π·s + (1 − π)·f, so the low end solves that at the Wilson interval's low end with f, the high end
-  at its high end with f = 0. When held-out classes are covered more than half as often as seen
+  the hardest case: unseen siblings of seen classes), each with a standard error clustered by class
+  (the rule errs class by class). A true share π is called covered at π·s + (1 − π)·f, so the low
+  end solves that at the Wilson interval's low end with f and s at their upper 95% bounds, the high
+  end at its high end with f = 0 and s at its lower bound. When held-out classes are covered more than half as often as seen
   rows (overlapping stand-in clusters), f is left out of the low end. The interval does not cover
   production drawn differently from training in ways the training set cannot show (e.g. a test set
   phrased unlike the training set: on CLINC150 its in-scope queries are covered at 0.90–0.93, not 0.95).
@@ -73,7 +74,7 @@ Config ([coverage] in ftaudit.toml)
   far_quantile = 0.01         below this plain-Mahalanobis percentile an input counts as far from every class
   stand_in_clusters = 0       k of the k-means stand-in classes of unlabelled sets (0: chosen by silhouette)
   calibration_folds = 5       folds of held-out classes that measure the rule's own error
-  calibration_sample = 4000   training rows used to measure it
+  calibration_sample = 2500   training rows used to measure it
   sample = 10000              production rows drawn (seeded) and embedded; the rest are only hashed
   seed = 0                    seed for every sample this check draws
   min_coverage = 0.8          below this coverage the check fails
@@ -126,7 +127,7 @@ DEFAULTS: dict[str, Any] = {
     "far_quantile": 0.01,
     "stand_in_clusters": 0,
     "calibration_folds": 5,
-    "calibration_sample": 4000,
+    "calibration_sample": 2500,
     "sample": 10_000,
     "seed": 0,
     "min_coverage": 0.8,
@@ -268,7 +269,8 @@ def rule_basis(rule: Rule, train: Training, config: Mapping[str, Any]) -> dict[s
             "rule": f"covered when the coverage score is above {rule.level:g}: the fused score is above the "
                     f"{rule.level:.0%} quantile of the training rows' own leave-one-out scores",
             "score": f"{1 - rule.reference.weight:g} × percentile of nearest-training similarity + "
-                     f"{rule.reference.weight:g} × percentile of relative Mahalanobis distance",
+                     f"{rule.reference.weight:g} × percentile of relative Mahalanobis distance (of the plain "
+                     f"distance when that is below {rule.reference.far:g}: far from every class)",
             "classes": "labels" if train.labelled else "k-means stand-in clusters", "class_count": classes,
             "k_silhouette": {str(k): v for k, v in train.k_silhouette.items()},
             "training_similarity_at_quantile": round(rule.tau, 4),
@@ -500,7 +502,9 @@ def calibration_metrics(calibration: Any, train: Training) -> dict[str, Any] | N
             else f"1/{calibration.folds} of the rows (too few {kind} to hold out)")
     return {"method": f"{calibration.folds} folds: hold out {held}, rebuild the rule on the rest, count what it covers",
             "covered_of_held_out_rows": round(calibration.covered_in, 4), "held_out_rows": calibration.rows_in,
+            "covered_of_held_out_rows_se": round(calibration.se_in, 4),
             "covered_of_held_out_classes": round(calibration.covered_out, 4),
+            "covered_of_held_out_classes_se": round(calibration.se_out, 4),
             "held_out_class_rows": calibration.rows_out, "false_coverage_in_interval": informative(calibration)}
 
 
@@ -522,12 +526,13 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         if len(train.lines) < 2:
             return CheckResult(ID, "skipped", "fewer than 2 distinct training inputs: coverage cannot be calibrated")
         rule = build_rule(train, config)
-        matched = match(ctx, train, rule, config)
+    matched = match(ctx, train, rule, config)  # one large product: worth every thread
+    with threadpool_limits(limits=1, user_api="blas"):
         n, covered = len(matched.lines), int(matched.covered.sum())
         coverage = covered / n
         calibration = None if rule.fixed else calibrate(
             train.vectors, train.classes, rule.level, rule.reference.weight, rule.reference.far,
-            config["calibration_folds"], config["calibration_sample"], config["seed"])
+            config["calibration_folds"], config["calibration_sample"], config["seed"], rule.model.shrinkage)
         low, high = interval(covered, n, calibration)
         chance = chance_cluster_size(train, rule, n, config)
         smallest = max(config["min_cluster_size"], chance + 1)

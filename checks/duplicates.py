@@ -2,21 +2,23 @@
 
 What it checks
   Exact duplicates: inputs equal after Unicode NFKC, case folding, whitespace collapsing and
-  trimming of surrounding punctuation. Near duplicates: candidate pairs come from three signals —
-  the embedding neighbour graph (each row's 10 nearest, cosine ≥ neighbours.min_pair_similarity),
-  word-deletion keys (two texts one word edit apart always share a hash of the text with one word
-  removed: this catches typos in short texts, where embeddings are weak), and character 3-gram
-  MinHash (datasketch) for texts longer than the embedding's window. Candidates are confirmed
-  lexically: a shared prompt template (a prefix or suffix common to `template_share` of the rows)
-  is set aside, and the rest must differ by at most max(min_edits, max_edit_ratio × words) word
-  edits, where a typo'd word, a dropped or added word, or two swapped words count 1 and a different
-  word counts 2; pairs with cosine ≥ embedding_threshold may differ by twice as many.
-  Connected pairs form one group (union-find). With --eval, every eval row with an exact or near
-  duplicate in training is a leak; with --production, inputs seen verbatim in training are listed.
-  Preference data (DPO pairs, KTO rows): a row repeats another when its prompt (exactly or nearly)
-  and both its replies (KTO: completion and label) do, as the preference check's PREF007 and the
-  size check count pairs; a prompt asked again with other replies is normal (pairs per prompt are
-  in the preference check's metrics). Leakage into --eval and --production still compares prompts.
+  trimming of surrounding punctuation. Near duplicates are judged on the part of each input that
+  varies: a long block of text repeated across many rows (a tool description, a policy, a persona,
+  an Alpaca instruction before every question; at least shared_min_words words whose word 4-grams
+  occur in max(shared_min_rows, shared_min_share × rows) distinct inputs) is set aside per row, as
+  a chat's system prompt already is, and the embeddings are computed on what remains. Candidate
+  pairs come from three signals — the embedding neighbour graph (each row's 10 nearest, cosine ≥
+  neighbours.min_pair_similarity), word-deletion keys (two texts one word edit apart always share a
+  hash of the text with one word removed: this catches typos in short texts, where embeddings are
+  weak), and character 3-gram MinHash for texts longer than the embedding's window. Candidates are
+  confirmed lexically: a short prompt template (a prefix or suffix common to `template_share` of
+  the rows) is also set aside, and the varying parts must differ by at most max(min_edits,
+  max_edit_ratio × words) word edits, where a typo'd word, a dropped or added word, or two swapped
+  words count 1 and a different word counts 2; pairs with cosine ≥ embedding_threshold may differ by
+  twice as many (a typo inside a shared block is found on the whole inputs). Groups cannot chain:
+  the row with the most confirmed partners becomes a group's kept row, and every member is a
+  confirmed pair with it. With --eval, every eval row with an exact or near duplicate in training
+  is a leak; with --production, inputs seen verbatim in training are listed.
 
 Why it matters
   Duplicates inflate the apparent size of a set (the size check counts one row per group) and
@@ -49,6 +51,11 @@ Config ([duplicates] in ftaudit.toml)
   minhash_min_chars = 1000    texts this long (past the embedding's 256-token window) also get MinHash candidates
   max_bucket = 64             word-deletion buckets larger than this are too generic to propose pairs
   template_share = 0.5        share of rows that must share a prefix/suffix for it to count as a template
+  shared_min_rows = 8         a block must occur in at least this many distinct inputs to be set aside …
+  shared_min_share = 0.01     … and in at least this share of them
+  shared_min_words = 20       shorter repeated runs of words stay part of the input
+  shared_edge_drop = 0.8      a block's ends are trimmed while their 4-grams occur in fewer rows than this
+                              share of the block's median (a question's first words are not the preamble's)
   max_duplicate_rate = 0.2    above this share of rows in duplicate groups the check fails
   max_eval_leak_share = 0.01  above this share of eval rows leaked the check fails (any leak warns)
   max_group_findings = 200    findings listed per kind (the rest are summarised)

@@ -86,7 +86,7 @@ Config ([labels] in ftaudit.toml)
   folds = 10                    cross-validation folds of the linear discriminant
   confident_fraction = 0.5      the suspected label's probability must reach this share of its class threshold
   learning_curve_fractions = [0.25, 0.5, 1.0]   shares of the data for the learning curve
-  learning_curve_max_rows = 20000  larger sets draw the curve on a seeded sample of this many duplicate
+  learning_curve_max_rows = 10000  larger sets draw the curve on a seeded sample of this many duplicate
                                 groups (0: never sample); a sampled curve is reported, never LBL010
   rising_accuracy_gain = 0.01   accuracy gain over the last step that counts as still improving
   max_findings = 200            findings listed per code (the rest are summarised in one)
@@ -139,7 +139,7 @@ DEFAULTS: dict[str, Any] = {
     "folds": 10,
     "confident_fraction": 0.5,
     "learning_curve_fractions": [0.25, 0.5, 1.0],
-    "learning_curve_max_rows": 20_000,
+    "learning_curve_max_rows": 10_000,
     "rising_accuracy_gain": 0.01,
     "max_findings": 200,
     "seed": 0,

@@ -2,7 +2,11 @@
 
 What it checks
   Generative sets (chat, prompt/completion, instruction; classification sets are checked by `labels`):
-  - Contradictions: rows of one exact or near-duplicate input group whose outputs disagree —
+  - Contradictions: rows asking the same question whose outputs disagree. Rows ask the same question
+    when their inputs are equal after normalisation, or when they are in one near-duplicate group and
+    their varying inputs (shared preambles set aside) differ from the group's kept row only by typos,
+    dropped or swapped words: never by another word, a number or a negation, since a question about
+    Sydney may rightly get another answer than one about Paris. Outputs disagree with
     different final answers where most outputs carry a final-answer pattern (GSM8K's "#### n",
     \\boxed{}, "The answer is …", "Answer: …"), different tool calls, or else different figures
     (the numbers in the outputs) or output embeddings with cosine under output_similarity.

@@ -75,7 +75,9 @@ Metrics
   target, tokenizer, max_seq_len, truncation, train_on, token_p50 / p90 / p99 / max, conversation_tokens,
   input_tokens, output_tokens, system_tokens, trained_tokens, splits {train, eval: {rows, tokens,
   prompt_tokens, trained_tokens, over_limit}}, examples_over_limit, over_limit_share, outputs_truncated,
-  outputs_lost, rows_dropped, rows_untrainable, rows_template_refused, rows_with_literal_special_tokens,
+  outputs_lost, rows_dropped, rows_untrainable (nothing to learn: masked or truncated), rows_masked,
+  rows_template_refused, rows_with_literal_special_tokens, token_histogram {bins (edges), counts, limit,
+  over_limit, last_bin_open} of the rendered lengths,
   billed_tokens_per_epoch, epochs, training_tokens, training_cost_usd, fine_tuned_prompt_tokens; with the
   context: prompt_tokens_saved_per_request, monthly_tokens_saved, monthly_saving_usd, break_even_months.
   Annotations: `tokens` (rendered length) and `trained_tokens` (after truncation and masking) per row.
@@ -162,6 +164,24 @@ def distribution(values: Sequence[int]) -> dict[str, int]:
         return {"p50": 0, "p90": 0, "p99": 0, "max": 0, "total": 0}
     p50, p90, p99 = (ordered[max(math.ceil(q * len(ordered)) - 1, 0)] for q in (0.5, 0.9, 0.99))
     return {"p50": p50, "p90": p90, "p99": p99, "max": ordered[-1], "total": sum(ordered)}
+
+
+def length_histogram(lengths: Sequence[int], limit: int, bins: int = 24) -> dict[str, Any]:
+    """Rows per rendered length, on round bin edges from 0 past the limit and the longest row (or, when the longest
+    is over twice the p99 and the limit, past that); longer rows fall in the last bin (`last_bin_open`)."""
+    if not lengths:
+        return {"bins": [], "counts": [], "limit": limit, "over_limit": 0, "last_bin_open": False}
+    longest = max(lengths)
+    top = max(limit, min(longest, 2 * max(limit, distribution(lengths)["p99"])))
+    raw = max(top / bins, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    count = math.ceil((top + 1) / step)
+    counts = [0] * count
+    for length in lengths:
+        counts[min(length // step, count - 1)] += 1
+    return {"bins": [k * step for k in range(count + 1)], "counts": counts, "limit": limit,
+            "over_limit": sum(1 for length in lengths if length > limit), "last_bin_open": longest >= count * step}
 
 
 def savings(ctx: AuditContext, config: Mapping[str, Any], prompt_tokens: int, cost: float) -> dict[str, Any]:
@@ -263,7 +283,8 @@ def outlier_finding(name: str, lines: list[int], conversation: list[int], billed
     message = (f"{name}: {len(long_rows)} example(s) longer than {config['long_outlier_factor']:g}× the median "
                f"conversation ({median:,} tokens) hold {held:.0%} of the billed training tokens")
     return Finding("TOK003", "info", message, tuple(line for line, _ in long_rows),
-                   {"median_tokens": median, "billed_share": round(held, 4), "tokens_by_line": _listed(long_rows, config)})
+                   {"median_tokens": median, "billed_share": round(held, 4),
+                    "tokens_by_line": _listed(long_rows, config)})
 
 
 def payback_finding(name: str, money: Mapping[str, Any], cost: float, config: Mapping[str, Any]) -> Finding | None:
@@ -341,7 +362,9 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
     over_lines = tuple(ln for ln, p, o in zip(lines, plan.plans, plan.outcomes) if p and (p.total > limit or o.dropped))
     dropped = tuple(ln for ln, o in outcomes.items() if o.dropped)
     truncated = tuple(ln for ln, p, o in zip(lines, plan.plans, plan.outcomes) if p and o.trained < p.trained)
-    untrainable = plan.untrainable_lines
+    untrainable = plan.untrainable_lines  # nothing to learn, whatever the reason (size subtracts them all)
+    masked = tuple(ln for ln, p in zip(lines, plan.plans) if p is not None and p.trained == 0)
+    lost = tuple(ln for ln, p, o in zip(lines, plan.plans, plan.outcomes) if p and p.trained > 0 and o.trained == 0)
     metrics: dict[str, Any] = {
         "target": plan.target.name, "tokenizer": plan.target.tokenizer,
         "max_seq_len": limit, "truncation": plan.mode, "train_on": plan.train_on,
@@ -358,10 +381,11 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
         "examples_over_limit": len(over_lines),
         "over_limit_share": round(len(over_lines) / len(lines), 4),
         "outputs_truncated": len(truncated),
-        "outputs_lost": len(untrainable) - len(dropped),
-        "rows_dropped": len(dropped), "rows_untrainable": len(untrainable),
+        "outputs_lost": len(set(lost) - set(dropped)),
+        "rows_dropped": len(dropped), "rows_untrainable": len(untrainable), "rows_masked": len(masked),
         "rows_template_refused": len(plan.refused), "rows_with_literal_special_tokens": len(plan.literal_specials),
         "splits": {"train": split_metrics(plan)},
+        "token_histogram": length_histogram([p.total for p in plan.plans if p is not None], limit),
         "billed_tokens_per_epoch": billed,
         "epochs": epochs,
         "training_tokens": training_tokens,
@@ -396,7 +420,7 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
     evidence = TokensEvidence(plan.target.name, len(lines), spread["p50"], spread["p90"], spread["max"], limit,
                               training_tokens, epochs, round(cost, 2), config["price_per_million_training_tokens"],
                               over_limit_lines=over_lines, truncated_lines=truncated, dropped_lines=dropped,
-                              untrainable_lines=untrainable, monthly_volume=money["monthly_volume"],
+                              untrainable_lines=lost, masked_lines=masked, monthly_volume=money["monthly_volume"],
                               monthly_tokens_saved=money["monthly_tokens_saved"],
                               break_even_months=money["break_even_months"],
                               horizon_months=config["break_even_horizon_months"])

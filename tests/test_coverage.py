@@ -204,3 +204,58 @@ def test_wilson_interval() -> None:
     assert round(low, 4) == 0.2366 and round(high, 4) == 0.7634
     assert wilson(0, 10)[0] == 0.0 and round(wilson(0, 10)[1], 4) == 0.2775
     assert wilson(0, 0) == (0.0, 1.0)
+
+
+class CountingEmbedder:
+    """Embeds with the bundled model and records every text it is asked to embed."""
+
+    def __init__(self) -> None:
+        from auditor.embed import Embedder
+
+        self.inner = Embedder(quiet=True)
+        self.asked: list[str] = []
+
+    def encode(self, texts: list[str]) -> object:
+        self.asked.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_production_is_sampled_before_it_is_embedded(tmp_path: Path, isolated_config: Path) -> None:
+    from auditor.api import load_inputs, load_options
+    from auditor.config import load_config
+    from auditor.context import AuditContext
+    from auditor.registry import REGISTRY
+    from auditor.runner import run_check
+
+    lines = (SAMPLE / "support_production.txt").read_text(encoding="utf-8").splitlines()
+    production = tmp_path / "big.txt"
+    production.write_text("".join(f"{lines[i % len(lines)]} (ticket {i})\n" for i in range(1000)), encoding="utf-8")
+    config = load_config(overrides={"coverage": {"sample": 120, "seed": 7}})
+    datasets = load_inputs(SAMPLE / "support_train.jsonl", production, None, load_options(config))
+    embedder = CountingEmbedder()
+    ctx = AuditContext(datasets, config, embedder)
+    result = run_check(REGISTRY["coverage"], ctx)
+    train_rows = datasets["train"].rows_valid
+    assert len(embedder.asked) == train_rows + 120  # never the 1,000 production rows
+    assert result.metrics["sampled_rows"] == 120 and result.metrics["production_rows"] == 1000
+    assert result.evidence[0].sample_size == 120 and result.evidence[0].production_rows == 1000
+    assert "a sample of 120 of 1000" in result.summary
+    sampled = sorted(result.row_values["production"]["covered"])
+    assert len(sampled) == 120 and sampled == sorted(int(r) + 1 for r in ctx.sample_rows("production", 120, 7))
+    assert set(embedder.asked[train_rows:]) <= {f"{lines[(line - 1) % len(lines)]} (ticket {line - 1})" for line in sampled}
+    full = ctx.embeddings("production")  # other callers still get every row
+    assert len(full) == 1000 and len(embedder.asked) == train_rows + 120 + 1000
+
+
+def test_interval_adds_the_rule_error_to_sampling_noise() -> None:
+    from auditor.ood import Calibration, interval
+
+    sampling = wilson(500, 1000)
+    assert interval(500, 1000, None) == sampling
+    separating = Calibration(covered_in=0.95, covered_out=0.2, rows_in=3000, rows_out=4000, folds=5)
+    low, high = interval(500, 1000, separating)
+    assert low < (sampling[0] - 0.2) / 0.75 + 0.01 and high > sampling[1] / 0.95 - 0.01
+    assert low < sampling[0] and high > sampling[1]
+    overlapping = Calibration(covered_in=0.95, covered_out=0.9, rows_in=3000, rows_out=4000, folds=5)
+    assert interval(500, 1000, overlapping)[0] == sampling[0]  # held-out stand-ins not told apart: no false-rate term
+    assert interval(1000, 1000, separating)[1] == 1.0 and interval(0, 1000, separating)[0] == 0.0

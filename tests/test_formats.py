@@ -308,7 +308,8 @@ def test_language_modelling_text_is_counted_once(tmp_path: Path, isolated_config
     from auditor.api import audit
     from auditor.targets.encoders import tiktoken_offline
 
-    texts = [f"Parcel {k} left the Leeds depot on Monday and should arrive within three working days." for k in range(8)]
+    texts = [f"Parcel {k} left the Leeds depot on Monday and should arrive within three working days."
+             for k in range(8)]
     path = write(tmp_path, "lm.jsonl", [{"text": t} for t in texts])
     metrics = audit(path, only=["tokens"]).check("tokens").metrics
     encoder = tiktoken_offline("cl100k_base")

@@ -108,8 +108,13 @@ print("numpy imported" if "numpy" in sys.modules else "numpy not imported")
 
 
 def gate_process(train: Path) -> list[str]:
+    """The gate in a fresh process, on a frozen copy of the code (its key covers the code, which may be edited)."""
+    code = train.parent / "code"
+    if not code.exists():
+        for package in ("auditor", "checks"):
+            shutil.copytree(ROOT / package, code / package, ignore=shutil.ignore_patterns("__pycache__"))
     result = subprocess.run([sys.executable, "-c", GATE_SCRIPT, str(train)], cwd=train.parent, capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            text=True, env={**os.environ, "PYTHONPATH": str(code)})
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()
 

@@ -18,6 +18,8 @@ import pytest
 from auditor.api import audit
 from auditor.targets import SHIPPED, resolve_target, template_source
 from auditor.targets.plan import template_messages
+from auditor.targets.render import TemplateError
+from auditor.verdict import Ruling, tokens_ruling
 from tests.conftest import shared_file
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"  # tiktoken_ext/openai_public.py
@@ -76,16 +78,15 @@ def cookbook_count(messages: list[dict[str, Any]], tools: Any, encoding: Any) ->
             content += json.dumps(m["tool_calls"], ensure_ascii=False)
         total += 3 + len(encoding.encode(m["role"])) + len(encoding.encode(content, disallowed_special=()))
     calls = any(m.get("tool_calls") for m in messages)
-    return total + (len(encoding.encode(json.dumps(tools, ensure_ascii=False, sort_keys=True))) if tools and calls else 0)
+    return total + (len(encoding.encode(json.dumps(tools, ensure_ascii=False))) if tools and calls else 0)
 
 
 def raw_rows(path: Path, limit: int) -> list[tuple[list[dict[str, Any]], Any]]:
     rows = []
     for text in path.read_text(encoding="utf-8").splitlines()[:limit]:
         record = json.loads(text)
-        if "messages" in record:  # the loader keeps tool definitions as key-sorted JSON: render those
-            tools = json.loads(json.dumps(record["tools"], sort_keys=True)) if record.get("tools") else None
-            rows.append((record["messages"], tools))
+        if "messages" in record:  # the file's own tool definitions, in its key order
+            rows.append((record["messages"], record.get("tools") or None))
         else:
             rows.append(([{"role": "user", "content": record["question"]},
                           {"role": "assistant", "content": record["answer"]}], None))
@@ -107,17 +108,22 @@ def reference_count(target: str, messages: list[dict[str, Any]], tools: Any) -> 
     return len(reference_encoding(target).encode(text, allowed_special="all"))
 
 
-def mistral_reference(messages: list[dict[str, Any]], tools: Any) -> int:
-    """mistral-common's own fine-tuning encoding of the conversation."""
+@cache
+def mistral_tokenizer() -> Any:
     import mistral_common
-    from mistral_common.protocol.instruct.request import ChatCompletionRequest
     from mistral_common.protocol.instruct.validator import ValidationMode
     from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
     path = Path(mistral_common.__file__).parent / "data" / "tekken_240718.json"
-    tokenizer = MistralTokenizer.from_file(str(path), mode=ValidationMode.finetuning)
+    return MistralTokenizer.from_file(str(path), mode=ValidationMode.finetuning)
+
+
+def mistral_reference(messages: list[dict[str, Any]], tools: Any) -> int:
+    """mistral-common's own fine-tuning encoding of the conversation."""
+    from mistral_common.protocol.instruct.request import ChatCompletionRequest
+
     request = ChatCompletionRequest(messages=messages, tools=tools)
-    return len(tokenizer.encode_chat_completion(request).tokens)
+    return len(mistral_tokenizer().encode_chat_completion(request).tokens)
 
 
 def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
@@ -127,7 +133,8 @@ def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
 @pytest.mark.calibration
 @pytest.mark.parametrize("target", list(SHIPPED))
 def test_counts_match_the_reference_tokenizer_on_gsm8k_and_drone(target: str, isolated_config: Path) -> None:
-    datasets = [(shared_file("gsm8k", "train.jsonl"), 300), (shared_file("openai_cookbook", "drone_training.jsonl"), 200)]
+    datasets = [(shared_file("gsm8k", "train.jsonl"), 300),
+                (shared_file("openai_cookbook", "drone_training.jsonl"), 200)]
     for path, limit in datasets:
         if target == "mistral-nemo" and "drone" in path.name:
             continue  # mistral-common requires 9-character tool-call ids, which the drone set does not have
@@ -139,7 +146,8 @@ def test_counts_match_the_reference_tokenizer_on_gsm8k_and_drone(target: str, is
 
 
 @pytest.mark.calibration
-def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_path: Path, isolated_config: Path) -> None:
+def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_path: Path,
+                                                                            isolated_config: Path) -> None:
     tools = [{"type": "function", "function": {"name": "land", "description": "Land the drone",
                                                 "parameters": {"type": "object", "properties": {}}}}]
     call = [{"id": "abcDEF123", "type": "function", "function": {"name": "land", "arguments": "{}"}}]
@@ -198,7 +206,9 @@ def test_truncation_modes_name_exactly_the_constructed_rows(target: str, tmp_pat
         evidence = result.evidence[0]
         codes = {f.code: set(f.rows) for f in result.findings}
         assert set(evidence.over_limit_lines) == over == codes["TOK001"], mode
-        assert set(evidence.untrainable_lines) == untrainable, mode
+        assert set(evidence.untrainable_lines) == untrainable - kinds["masked"], mode
+        assert set(evidence.masked_lines) == kinds["masked"], mode
+        assert set(evidence.lost_lines) == set(evidence.truncated_lines) | set(evidence.dropped_lines), mode
         assert codes["TOK007"] == kinds["masked"], mode
         trained = result.row_values["train"]["trained_tokens"]
         assert {line for line, n in trained.items() if n == 0} == untrainable, mode
@@ -297,3 +307,115 @@ def test_every_target_works_with_the_network_disabled(tmp_path: Path) -> None:
     lines = run.stdout.splitlines()
     assert len(lines) == len(SHIPPED) and all(line.split()[1] in ("pass", "warn") and int(line.split()[2]) > 50
                                               for line in lines), run.stdout
+
+
+def test_masked_rows_come_off_the_usable_count_but_do_not_count_as_truncated(tmp_path: Path,
+                                                                           isolated_config: Path) -> None:
+    """A row whose only reply has weight 0 trains on nothing (size subtracts it) but loses nothing to the sequence
+    limit: 40% masked rows do not cap the ruling at pilot for truncation; 40% rows cut by the limit do."""
+    rows = []
+    for n in range(1, 11):
+        reply: dict[str, Any] = {"role": "assistant", "content": f"Parcel {n} leaves the depot today."}
+        if n % 5 in (1, 2):
+            reply["weight"] = 0
+        rows.append({"messages": [{"role": "user", "content": f"Where is parcel {n}?"}, reply]})
+    path = tmp_path / "masked.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    report = audit(path, only=["tokens", "size"], overrides={"tokens": {"target": "qwen3"}})
+    evidence = report.check("tokens").evidence[0]
+    assert evidence.masked_lines == (1, 2, 6, 7) and evidence.untrainable_lines == () and evidence.truncated_share == 0
+    size = report.check("size").metrics
+    assert size["untrainable_rows"] == 4 and size["usable_examples"] == 6
+    cut = audit(path, only=["tokens"], overrides={"tokens": {"target": "qwen3", "max_seq_len": 12}})
+    lost = cut.check("tokens").evidence[0]
+    assert lost.untrainable_lines == (3, 4, 5, 8, 9, 10) and lost.truncated_share == 0.6
+    rulings = {name: Ruling("fine-tune") for name in ("masked", "cut")}
+    tokens_ruling(evidence, {"pilot_above_truncated_share": 0.1}, rulings["masked"])
+    tokens_ruling(lost, {"pilot_above_truncated_share": 0.1}, rulings["cut"])
+    assert (rulings["masked"].decision, rulings["cut"].decision) == ("fine-tune", "pilot")
+
+
+def test_the_token_plan_is_computed_once_per_audit(tmp_path: Path, isolated_config: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.targets.rows as rows
+
+    calls: list[str] = []
+    original = rows.plan_rows
+    monkeypatch.setattr(rows, "plan_rows", lambda dataset, config: calls.append(config["target"]) or original(dataset,
+                                                                                                            config))
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"q{n}", "completion": f"a{n}"}) + "\n" for n in range(5)),
+                    encoding="utf-8")
+    report = audit(path, only=["tokens", "size"], overrides={"tokens": {"target": "llama3"}})
+    assert calls == ["llama3"] and report.check("tokens").status == "pass"
+    calls.clear()
+    broken = audit(path, only=["tokens", "size"], overrides={"tokens": {"target": str(tmp_path)}})  # no tokenizer.json
+    assert broken.check("tokens").status == "error" and broken.check("size").metrics["untrainable_rows"] == 0
+    assert calls == [str(tmp_path)]  # the failure too is computed once
+
+
+def test_scorecards_show_the_length_histogram_against_the_limit(isolated_config: Path) -> None:
+    from auditor.report import html_report, markdown
+
+    report = audit(Path(__file__).parents[1] / "sample_data" / "support_train.jsonl", only=["tokens"],
+                   overrides={"tokens": {"target": "llama3", "max_seq_len": 120}})
+    result = report.check("tokens")
+    histogram = result.metrics["token_histogram"]
+    lengths = list(result.row_values["train"]["tokens"].values())
+    assert sum(histogram["counts"]) == len(lengths) == 200 and histogram["limit"] == 120
+    assert histogram["bins"][0] == 0 and histogram["bins"][-1] > max(lengths) and not histogram["last_bin_open"]
+    assert histogram["over_limit"] == sum(1 for n in lengths if n > 120) == result.metrics["examples_over_limit"] > 0
+    step = histogram["bins"][1]
+    assert histogram["counts"][max(lengths) // step] > 0 and histogram["counts"][min(lengths) // step] > 0
+    page = html_report.render(report.to_dict())
+    chart = page[page.index("<h2>Tokens per row (llama3)</h2>"):]
+    chart = chart[:chart.index("</svg>")]
+    assert f"max_seq_len 120 · {histogram['over_limit']} over" in chart
+    assert chart.count("<rect") == len(histogram["counts"])
+    assert 'fill="#cf222e"' in chart and 'fill="#0969da"' in chart
+    card = markdown.render(report.to_dict())
+    assert "| rows over the limit |" in card and f"{result.metrics['token_p99']} / {max(lengths)}" in card
+
+
+TRICKY = [
+    [{"role": "user", "content": "  spaced  "}, {"role": "assistant", "content": "\n answer with spaces \n"}],
+    [{"role": "system", "content": "sys"}, {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
+     {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}],
+    [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>hmm</think>final"}],
+    [{"role": "user", "content": "say <|im_end|> and <|eot_id|> and [/INST]"}, {"role": "assistant", "content": "ok"}],
+    [{"role": "user", "content": "same"}, {"role": "assistant", "content": "same"}, {"role": "user", "content": "same"},
+     {"role": "assistant", "content": "same"}],
+    [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "assistant", "content": "c"}],
+    [{"role": "user", "content": "héllo e\u0301"}, {"role": "assistant", "content": "ça va e\u0301 ✓ 😀"}],
+    [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}],
+]
+
+
+def spans_both_ways(target: str, conversations: list[tuple[list[dict[str, Any]], Any]]) -> int:
+    """Each conversation's turns located as the tokens check locates them (after the generation-prompt header,
+    once a shape is validated) equal the turns located by rendering every prefix; returns the rows done the fast
+    way."""
+    template = SHIPPED[target].chat_template()
+    assert template is not None
+    for messages, tools in conversations * 3:  # the first rows of a shape validate it, later ones take the fast way
+        shaped = template_messages(messages, nfc=target == "qwen3")
+        try:
+            rendered = template.render_spans(shaped, tools)
+        except TemplateError:  # Mistral's template refuses an empty reply
+            continue
+        assistants = [i for i, m in enumerate(shaped) if m["role"] == "assistant"]
+        assert rendered.spans == template._by_prefixes(shaped, tools, rendered.text, assistants), (target, messages)
+    return template.fast_rows
+
+
+@pytest.mark.parametrize("target", ["llama3", "qwen3", "mistral-nemo"])
+def test_turns_located_after_the_header_equal_the_prefix_renders(target: str) -> None:
+    assert spans_both_ways(target, [(m, None) for m in TRICKY]) > 0
+
+
+@pytest.mark.calibration
+def test_turns_located_after_the_header_equal_the_prefix_renders_on_real_data() -> None:
+    rows = raw_rows(shared_file("openai_cookbook", "drone_training.jsonl"), 30) + \
+        raw_rows(shared_file("gsm8k", "train.jsonl"), 30)
+    for target in ("llama3", "qwen3"):  # mistral-common's template refuses the drone set's tool-call ids
+        assert spans_both_ways(target, rows) >= 160

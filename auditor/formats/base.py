@@ -139,8 +139,9 @@ def flat(m: Message, where: str = "message") -> str:
 
 
 def tools_json(tools: Any) -> str | None:
-    """Tool definitions as canonical JSON text (they are billed with every row)."""
-    return json.dumps(tools, ensure_ascii=False, sort_keys=True) if tools else None
+    """Tool definitions as JSON text in the file's key order (billed with every row; chat templates render them in
+    that order, so target token counts need it; compare definitions with `sort_keys=True`)."""
+    return json.dumps(tools, ensure_ascii=False) if tools else None
 
 
 def conversation(messages: list[Message], needs_output: bool, *, roles: str | None = None, tools: str | None = None,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any, Mapping, Sequence
 
-from auditor.report import preference_section
+from auditor.report import preference_section, tokens_section
 from auditor.report.escape import number, visible
 from auditor.report.markdown import SEVERITY_ORDER, rows_text
 
@@ -156,6 +156,10 @@ def render(report: Mapping[str, Any]) -> str:
     if coverage.get("similarity_histogram"):
         charts.append(f"<div><h2>Production nearest-neighbour similarity</h2>"
                       f"{safe_chart(histogram_chart, coverage['similarity_histogram'], coverage.get('threshold'))}</div>")
+    tokens = checks.get("tokens", {}).get("metrics", {})
+    if tokens_section.has_chart(tokens):
+        charts.append(f"<div><h2>{tokens_section.chart_title(tokens)}</h2>"
+                      f"{safe_chart(tokens_section.length_chart, tokens['token_histogram'])}</div>")
     if charts:
         body.append('<div class="grid">' + "".join(charts) + "</div>")
     if checks.get("preference", {}).get("status") not in (None, "skipped"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.report import preference_section
+from auditor.report import preference_section, tokens_section
 from auditor.report.escape import number, visible
 
 MAX_FINDINGS = 12
@@ -72,6 +72,9 @@ def render(report: Mapping[str, Any]) -> str:
     preference = next((c for c in report["checks"] if c["id"] == "preference" and c["status"] != "skipped"), None)
     if preference:
         out += preference_section.markdown(preference, cell)
+    tokens = next((c for c in report["checks"] if c["id"] == "tokens"), None)
+    if tokens and tokens["status"] not in ("skipped", "error") and "token_p50" in (tokens.get("metrics") or {}):
+        out += tokens_section.markdown(tokens, cell)
     out += ["## Checks", "", "| check | status | key figure |", "|---|---|---|"]
     out += [f"| {cell(c['id'])} | {cell(c['status'])} | {cell(c['summary'])} |" for c in report["checks"]]
     findings = sorted(

@@ -201,7 +201,7 @@ def tiktoken_offline(name: str) -> TiktokenLike:
 
 @cache
 def quicktok_encoding(name: str, nfc: bool = False) -> TiktokenLike:
-    """An encoding bundled by quicktok-v1 (o200k_base, o200k_harmony, llama3, qwen3; NFC is applied inside for qwen3)."""
+    """An encoding bundled by quicktok-v1 (o200k_base, o200k_harmony, llama3, qwen3; NFC applied here for qwen3)."""
     import quicktok
 
     return TiktokenLike(quicktok.get_encoding(name), nfc=nfc)

@@ -74,7 +74,8 @@ def _call(call: Mapping[str, Any]) -> dict[str, Any]:
             function["arguments"] = json.loads(arguments) if arguments.strip() else {}
         except json.JSONDecodeError:
             pass
-    return {"type": call.get("type", "function"), "function": function, **({"id": call["id"]} if call.get("id") else {})}
+    call_id = {"id": call["id"]} if call.get("id") else {}
+    return {"type": call.get("type", "function"), "function": function, **call_id}
 
 
 def template_plan(encoder: Encoder, rendered: Rendered, starts: Any, flags: Sequence[bool]) -> RowPlan:

@@ -48,7 +48,7 @@ def environment() -> Any:
     from jinja2.sandbox import ImmutableSandboxedEnvironment
     from jinja2.utils import Namespace
 
-    class FastSandbox(ImmutableSandboxedEnvironment):  # type: ignore[misc]
+    class FastSandbox(ImmutableSandboxedEnvironment):
         """The same sandbox, its verdicts remembered: whether an attribute is safe depends only on the object's type
         and the name (underscores, internal attributes of functions/frames, mutating methods of lists/dicts/sets),
         and a builtin method can carry no `unsafe_callable`/`alters_data` mark."""
@@ -72,7 +72,7 @@ def environment() -> Any:
                     return obj[attribute]
                 except KeyError:
                     return self.undefined(obj=obj, name=attribute)
-            if kind is Namespace and attribute[:1] != "_":  # `ns.index`: what the template stored (safe unless a method)
+            if kind is Namespace and attribute[:1] != "_":  # `ns.index`: what the template stored (unless a method)
                 stored = object.__getattribute__(obj, "_Namespace__attrs")
                 if attribute not in stored:
                     return self.undefined(obj=obj, name=attribute)
@@ -182,7 +182,7 @@ class ChatTemplate:
         for k, (index, start) in enumerate(zip(assistants, starts)):
             content = messages[index].get("content")
             content = content.strip() if isinstance(content, str) else ""
-            found = text.find(content, start) if content and start >= cursor else -1
+            found = (text.find(content, start) if content else start) if start >= cursor else -1
             if found < 0 or (k + 1 < len(starts) and found + len(content) > starts[k + 1] - len(header)):
                 return None
             spans.append(Span(start, self._turn_end(text, found + len(content)), index))

@@ -121,7 +121,8 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
         tools = _tools(tools_text, tools_cache)
         sides = [messages] + ([rejected] if rejected else [])
         if pattern is not None:
-            typed = sorted({m.group() for side in sides for text in message_texts(side) for m in pattern.finditer(text)})
+            typed = sorted({m.group() for side in sides for text in message_texts(side)
+                            for m in pattern.finditer(text)})
             if typed:
                 out.literal_specials[line] = typed
         if template is None:
@@ -234,7 +235,8 @@ def conversation_counts(valid: Any, encoder: Any) -> dict[str, list[int]]:
     if any(valid["tool_calls"].to_list()):
         tools = count_texts(encoder, valid["tools"].to_list())
     counts["tools"] = tools
-    counts["conversation"] = [sum(p) for p in zip(overheads, counts["input"], counts["output"], counts["system"], tools)]
+    counts["conversation"] = [sum(p) for p in zip(overheads, counts["input"], counts["output"], counts["system"],
+                                                  tools)]
     return counts
 
 
@@ -252,8 +254,18 @@ def row_parts(out: TokenPlan, encoder: Any, valid: Any) -> None:
 
 
 def split_plan(ctx: Any, split: str = "train") -> TokenPlan:
-    """The split's plan for the configured target, computed once per run and shared by the tokens and size checks."""
-    return ctx.memo("token_plan", split, lambda: plan_rows(ctx.dataset(split), ctx.config.section("tokens")))
+    """The split's plan for the configured target, computed once per run and shared by the tokens and size checks
+    (a target that cannot be loaded fails once: the error is kept and raised to each reader)."""
+    def compute() -> TokenPlan | Exception:
+        try:
+            return plan_rows(ctx.dataset(split), ctx.config.section("tokens"))
+        except Exception as exc:  # the tokens check reports it; size removes nothing
+            return exc
+
+    plan = ctx.memo("token_plan", split, compute)
+    if isinstance(plan, Exception):
+        raise plan
+    return plan
 
 
 def untrainable_rows(ctx: Any, exclude: set[int]) -> list[int]:
