@@ -1,13 +1,15 @@
 """Near-duplicate detection: embedding neighbours and character n-gram MinHash propose pairs,
 a lexical Jaccard score confirms them, and union-find turns confirmed pairs into groups."""
+
 from __future__ import annotations
 
 import re
 import sys
 from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,6 +57,7 @@ TEMPLATE_MIN_ROWS = 8
 def common_affixes(texts: Sequence[str], share: float, min_chars: int = 16) -> tuple[str, str]:
     """A prefix and a suffix shared by at least `share` of the texts and TEMPLATE_MIN_ROWS of them (a prompt
     template), ending at a word boundary, or ''."""
+
     def affix(items: list[str]) -> str:
         heads = Counter(t[:min_chars] for t in items if len(t) > min_chars)
         if not heads:
@@ -85,7 +88,7 @@ def strip_affixes(texts: Iterable[str], prefix: str, suffix: str) -> list[str]:
     out = []
     for t in texts:
         if prefix and t.startswith(prefix):
-            t = t[len(prefix):]
+            t = t[len(prefix) :]
         if suffix and t.endswith(suffix) and len(t) > len(suffix):
             t = t[: -len(suffix)]
         out.append(t)
@@ -100,7 +103,7 @@ def ngrams(text: str, n: int) -> np.ndarray:
     grams = codes[: len(codes) - n + 1].copy()
     with np.errstate(over="ignore"):
         for j in range(1, n):
-            grams = (grams << np.uint64(21)) ^ codes[j: len(codes) - n + 1 + j]
+            grams = (grams << np.uint64(21)) ^ codes[j : len(codes) - n + 1 + j]
     return np.unique(grams)
 
 
@@ -134,7 +137,7 @@ def _typo_pair(a: str, b: str) -> bool:
     return _char_distance_at_most(a, b, 2 if min(len(a), len(b)) >= 8 else 1)
 
 
-def _osa(a: Sequence, b: Sequence, limit: int, substitution: object = None) -> int:
+def _osa(a: Sequence[Any], b: Sequence[Any], limit: int, substitution: Callable[[Any, Any], bool] | None = None) -> int:
     """Optimal-string-alignment distance, banded: returns limit + 1 as soon as it must exceed `limit`.
 
     With `substitution` (a predicate), a substitution of similar items costs 1 and of others 2."""
@@ -159,7 +162,7 @@ def _osa(a: Sequence, b: Sequence, limit: int, substitution: object = None) -> i
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 best = min(best, previous2[j - 2] + 1)
             current[j] = best
-        if min(current[max(0, low - 1): high + 1]) > limit:
+        if min(current[max(0, low - 1) : high + 1]) > limit:
             return big
         previous2, previous = previous, current
     return min(previous[m], big)
@@ -208,8 +211,9 @@ def deletion_keys(tokens: tuple[str, ...]) -> np.ndarray:
         running = np.concatenate([np.zeros(1, np.uint64), np.cumsum(values * powers, dtype=np.uint64)])
         total = running[n]
         whole = np.uint64(pow(BASE, n - 1, 1 << 64)) * total
-        shorter = (np.uint64(pow(BASE, n - 2, 1 << 64)) * running[:n]
-                   + np.uint64(pow(BASE, n - 1, 1 << 64)) * (total - running[1:]))
+        shorter = np.uint64(pow(BASE, n - 2, 1 << 64)) * running[:n] + np.uint64(pow(BASE, n - 1, 1 << 64)) * (
+            total - running[1:]
+        )
     return np.unique(np.concatenate([[whole], shorter]))
 
 
@@ -222,9 +226,11 @@ def _pairs_from_keys(keys: np.ndarray, items: np.ndarray, max_bucket: int) -> se
     starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
     sizes = np.diff(np.concatenate([starts, [len(keys)]]))
     pairs: set[tuple[int, int]] = set()
-    for start, size in zip(starts[(sizes > 1) & (sizes <= max_bucket)].tolist(), sizes[(sizes > 1) & (sizes <= max_bucket)].tolist()):
-        members = sorted(set(items[start:start + size].tolist()))
-        pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1:])
+    for start, size in zip(
+        starts[(sizes > 1) & (sizes <= max_bucket)].tolist(), sizes[(sizes > 1) & (sizes <= max_bucket)].tolist()
+    ):
+        members = sorted(set(items[start : start + size].tolist()))
+        pairs.update((a, b) for x, a in enumerate(members) for b in members[x + 1 :])
     return pairs
 
 
@@ -242,8 +248,9 @@ def deletion_pairs(tokens: Sequence[tuple[str, ...]], max_bucket: int, max_words
     return _pairs_from_keys(keys, items, max_bucket)
 
 
-def _cross_from_keys(query_keys: np.ndarray, query_items: np.ndarray, base_keys: np.ndarray, base_items: np.ndarray,
-                     max_bucket: int) -> set[tuple[int, int]]:
+def _cross_from_keys(
+    query_keys: np.ndarray, query_items: np.ndarray, base_keys: np.ndarray, base_items: np.ndarray, max_bucket: int
+) -> set[tuple[int, int]]:
     """(query i, base j) sharing a key that 1..max_bucket base items hold."""
     if not len(query_keys) or not len(base_keys):
         return set()
@@ -254,12 +261,13 @@ def _cross_from_keys(query_keys: np.ndarray, query_items: np.ndarray, base_keys:
     hit = (unique[at] == query_keys) & (sizes[at] <= max_bucket)
     pairs: set[tuple[int, int]] = set()
     for i, k in zip(query_items[hit].tolist(), at[hit].tolist()):
-        pairs.update((i, j) for j in base_items[starts[k]: starts[k] + sizes[k]].tolist())
+        pairs.update((i, j) for j in base_items[starts[k] : starts[k] + sizes[k]].tolist())
     return pairs
 
 
-def deletion_cross_pairs(query: Sequence[tuple[str, ...]], base: Sequence[tuple[str, ...]], max_bucket: int,
-                         max_words: int = 200) -> set[tuple[int, int]]:
+def deletion_cross_pairs(
+    query: Sequence[tuple[str, ...]], base: Sequence[tuple[str, ...]], max_bucket: int, max_words: int = 200
+) -> set[tuple[int, int]]:
     """(query i, base j) one word edit apart; keys held by more than `max_bucket` base items are ignored."""
     base_keys, base_items = _keyed(base, [j for j, t in enumerate(base) if 0 < len(t) <= max_words])
     query_keys, query_items = _keyed(query, [i for i, t in enumerate(query) if 0 < len(t) <= max_words])
@@ -313,11 +321,13 @@ def word_shingles(tokens: tuple[str, ...], n: int = 3) -> np.ndarray:
     with np.errstate(over="ignore"):
         out = values[: len(values) - n + 1].copy()
         for j in range(1, n):
-            out = out * np.uint64(BASE) + values[j: len(values) - n + 1 + j]
+            out = out * np.uint64(BASE) + values[j : len(values) - n + 1 + j]
     return np.unique(out)
 
 
-def minhash_pairs(grams: Mapping[int, np.ndarray], long_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+def minhash_pairs(
+    grams: Mapping[int, np.ndarray], long_items: Sequence[int], params: NearParams
+) -> set[tuple[int, int]]:
     """Lexical candidates among long texts, where a truncated embedding cannot see the differences: pairs sharing
     a MinHash band (LSH at about minhash_threshold n-gram Jaccard)."""
     if len(long_items) < 2:
@@ -328,16 +338,26 @@ def minhash_pairs(grams: Mapping[int, np.ndarray], long_items: Sequence[int], pa
     return _pairs_from_keys(keys.reshape(-1), items, params.max_bucket)
 
 
-def minhash_cross_pairs(query_grams: Mapping[int, np.ndarray], query_items: Sequence[int], base_grams: Mapping[int, np.ndarray],
-                        base_items: Sequence[int], params: NearParams) -> set[tuple[int, int]]:
+def minhash_cross_pairs(
+    query_grams: Mapping[int, np.ndarray],
+    query_items: Sequence[int],
+    base_grams: Mapping[int, np.ndarray],
+    base_items: Sequence[int],
+    params: NearParams,
+) -> set[tuple[int, int]]:
     """(query i, base j) among long texts sharing a MinHash band."""
     if not query_items or not base_items:
         return set()
     bands = _bands(params)
     base_keys = _band_keys(minhash_signatures([base_grams[j] for j in base_items], params.minhash_perm), *bands)
     query_keys = _band_keys(minhash_signatures([query_grams[i] for i in query_items], params.minhash_perm), *bands)
-    return _cross_from_keys(query_keys.reshape(-1), np.repeat(np.asarray(query_items, np.int64), bands[0]),
-                            base_keys.reshape(-1), np.repeat(np.asarray(base_items, np.int64), bands[0]), params.max_bucket)
+    return _cross_from_keys(
+        query_keys.reshape(-1),
+        np.repeat(np.asarray(query_items, np.int64), bands[0]),
+        base_keys.reshape(-1),
+        np.repeat(np.asarray(base_items, np.int64), bands[0]),
+        params.max_bucket,
+    )
 
 
 @dataclass(frozen=True)
@@ -350,6 +370,7 @@ class Prepared:
     template: tuple[str, str]
     lengths: list[int]
     full: list[tuple[str, ...]]
+
     def whole_where_shared(self) -> list[tuple[str, ...]]:
         """The whole input's words for items that had shared text set aside (empty for the others): deletion
         keys on these find a typo inside the shared text."""
@@ -376,8 +397,9 @@ def _normal(text: str) -> str:
     return normalize(text[: 4 * MAX_COMPARE_CHARS])[:MAX_COMPARE_CHARS]
 
 
-def prepare(texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None,
-            full: Sequence[str] | None = None) -> Prepared:
+def prepare(
+    texts: Sequence[str], params: NearParams, template: tuple[str, str] | None = None, full: Sequence[str] | None = None
+) -> Prepared:
     """`texts` are the varying parts of the inputs (auditor.varying); `full` the whole inputs (default: the same)."""
     normal = [_normal(t) for t in texts]
     prefix, suffix = template if template is not None else common_affixes(normal, params.template_share)
@@ -398,7 +420,7 @@ def _trimmed(a: tuple[str, ...], b: tuple[str, ...]) -> tuple[tuple[str, ...], t
     end = 0
     while end < limit - start and a[len(a) - 1 - end] == b[len(b) - 1 - end]:
         end += 1
-    return a[start: len(a) - end], b[start: len(b) - end]
+    return a[start : len(a) - end], b[start : len(b) - end]
 
 
 def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: NearParams) -> tuple[bool, float, int]:
@@ -456,8 +478,13 @@ class NearResult:
     template: tuple[str, str]
 
 
-def near_duplicates(texts: Sequence[str], vectors: np.ndarray, embedding_pairs: tuple[np.ndarray, np.ndarray],
-                    params: NearParams, full: Sequence[str] | None = None) -> NearResult:
+def near_duplicates(
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    embedding_pairs: tuple[np.ndarray, np.ndarray],
+    params: NearParams,
+    full: Sequence[str] | None = None,
+) -> NearResult:
     """Groups of near-duplicate items. `texts` are the varying parts of the inputs (raw), `full` the whole inputs;
     `embedding_pairs` (i, j) come from the neighbour graph."""
     prepared = prepare(texts, params, full=full)
@@ -476,10 +503,17 @@ def near_duplicates(texts: Sequence[str], vectors: np.ndarray, embedding_pairs: 
     return NearResult(group, confirmed, len(candidates), prepared.template)
 
 
-def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_vectors: np.ndarray,
-                  base_vectors: np.ndarray, params: NearParams, candidate_similarity: float, k: int = 10,
-                  query_full: Sequence[str] | None = None,
-                  base_full: Sequence[str] | None = None) -> list[tuple[int, int, float, float, int]]:
+def cross_matches(
+    query_texts: Sequence[str],
+    base_texts: Sequence[str],
+    query_vectors: np.ndarray,
+    base_vectors: np.ndarray,
+    params: NearParams,
+    candidate_similarity: float,
+    k: int = 10,
+    query_full: Sequence[str] | None = None,
+    base_full: Sequence[str] | None = None,
+) -> list[tuple[int, int, float, float, int]]:
     """Near-duplicate matches of query items in a base set: (query i, base j, cosine, jaccard, word edits).
     `*_texts` are the varying parts of the inputs, `*_full` the whole inputs (default: the same)."""
     from auditor.neighbors import nearest
@@ -487,11 +521,18 @@ def cross_matches(query_texts: Sequence[str], base_texts: Sequence[str], query_v
     base = prepare(base_texts, params, full=base_full)
     query = prepare(query_texts, params, template=base.template, full=query_full)
     index, sims = nearest(query_vectors, base_vectors, k=min(k, len(base_texts)) or 1)
-    candidates = {(i, int(j)) for i in range(len(query_texts)) for j, s in zip(index[i], sims[i]) if j >= 0 and s >= candidate_similarity}
+    candidates = {
+        (i, int(j))
+        for i in range(len(query_texts))
+        for j, s in zip(index[i], sims[i])
+        if j >= 0 and s >= candidate_similarity
+    }
     candidates |= deletion_cross_pairs(query.tokens, base.tokens, params.max_bucket)
     candidates |= deletion_cross_pairs(query.whole_where_shared(), base.whole_where_shared(), params.max_bucket)
     long_query, long_base = query.long_items(params.minhash_min_chars), base.long_items(params.minhash_min_chars)
-    candidates |= minhash_cross_pairs(query.shingles(long_query), long_query, base.shingles(long_base), long_base, params)
+    candidates |= minhash_cross_pairs(
+        query.shingles(long_query), long_query, base.shingles(long_base), long_base, params
+    )
     matches = []
     for i, j in sorted(candidates):
         cosine = float(query_vectors[i] @ base_vectors[j])
@@ -515,8 +556,28 @@ def near_params(config: Mapping[str, Any]) -> NearParams:
     )
 
 
-NEGATIONS = frozenset({"no", "not", "never", "none", "nothing", "without", "dont", "doesnt", "didnt", "cant", "cannot",
-                       "wont", "isnt", "arent", "wasnt", "shouldnt", "neither", "nor"})
+NEGATIONS = frozenset(
+    {
+        "no",
+        "not",
+        "never",
+        "none",
+        "nothing",
+        "without",
+        "dont",
+        "doesnt",
+        "didnt",
+        "cant",
+        "cannot",
+        "wont",
+        "isnt",
+        "arent",
+        "wasnt",
+        "shouldnt",
+        "neither",
+        "nor",
+    }
+)
 
 
 def near_identical(a: str, b: str, params: NearParams) -> bool:

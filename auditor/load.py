@@ -262,7 +262,8 @@ def load_records(records: Any, split: str, options: LoadOptions = LoadOptions(),
             raws.append(RawRecord(line, dict(record), "", "", shown_name, line))
             digest.update(json.dumps(record, sort_keys=True, default=str, ensure_ascii=False).encode() + b"\n")
         else:
-            raws.append(RawRecord(line, None, "FMT002", f"a {type(record).__name__}, not a record (mapping)", shown_name, line))
+            reason = f"a {type(record).__name__}, not a record (mapping)"
+            raws.append(RawRecord(line, None, "FMT002", reason, shown_name, line))
             digest.update(repr(record).encode() + b"\n")
     return dataset_from(Read(raws, "records", [], digest.hexdigest()), Path(shown_name), split, options)
 

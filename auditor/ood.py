@@ -245,11 +245,17 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
               sample: int, seed: int, shrinkage: tuple[float, float] | None = None) -> Calibration | None:
     """Hold out classes (and a share of the other rows) fold by fold, rebuild the rule, count what it covers.
 
+    The rebuilt reference is scored as the whole set is (in-sample when the whole set has ≥ 10 rows per
+    dimension). Being smaller, it is flattered more by that, so held-out rows of seen classes read less
+    typical than the whole rule would find exchangeable rows (on CLINC150: 0.84–0.88 covered, not 0.95) —
+    close to what separately collected production reads (CLINC150's test queries: 0.90–0.91).
+
     With fewer than four classes of two rows or more only rows are held out (`rows_out` is 0);
     None when there are too few rows for `folds` folds.
     """
     rng = np.random.default_rng(seed)
     n = len(vectors)
+    in_sample = in_sample_enough(vectors)  # the reference rows are scored the way the whole set's rows are
     rows = np.sort(rng.choice(n, sample, replace=False)) if n > sample else np.arange(n)
     x, y = vectors[rows], classes[rows]
     if len(x) < 4 * folds:
@@ -271,7 +277,7 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
         _, remapped = np.unique(y[reference_rows], return_inverse=True)
         base = x[reference_rows]
         reference, model, _ = build_reference(base, remapped, leave_one_out_cosine(base),
-                                              weight if remapped.max() > 0 else 0.0, far, shrinkage)
+                                              weight if remapped.max() > 0 else 0.0, far, shrinkage, in_sample)
         for mask, is_in in ((held, True), (out, False)):
             if not mask.any():
                 continue

@@ -3,11 +3,13 @@
 Shown only when asked for (not `--quiet`) and stderr is a terminal; the runner calls the hook before
 and after each check.
 """
+
 from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Hook = Callable[[str, Any], None]  # (stage, None) when it starts, (stage, result or "done") when it ends
 

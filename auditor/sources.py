@@ -204,7 +204,7 @@ def iter_json_file(data: bytes, path: Path) -> tuple[list[RawRecord], bool]:
         return list(iter_jsonl(data.split(b"\n"))), False
     try:
         text = data.decode("utf-8-sig")
-        return list(iter_json_array(text, path)), True
+        return by_position_when_lines_repeat(list(iter_json_array(text, path))), True
     except UnicodeDecodeError as exc:
         if data.strip().count(b"\n"):
             return list(iter_jsonl(data.split(b"\n"))), False
@@ -214,6 +214,14 @@ def iter_json_file(data: bytes, path: Path) -> tuple[list[RawRecord], bool]:
         if len([b for b in data.split(b"\n") if b.strip()]) > 1:
             return list(iter_jsonl(data.split(b"\n"))), False
         raise
+
+
+def by_position_when_lines_repeat(records: list[RawRecord]) -> list[RawRecord]:
+    """An array written on few lines (`json.dump` without indent puts it all on line 1) cannot name its records
+    by line: they are then numbered by their 1-based position in the array, which FMT009 says."""
+    if len({r.line for r in records}) == len(records):
+        return records
+    return [r._replace(line=position) for position, r in enumerate(records, 1)]
 
 
 def sniff_delimiter(header: str, path: Path) -> str:
@@ -339,8 +347,10 @@ def read_one(path: Path, kind: str, compression: str | None, split: str, encodin
     data = recode(data, encoding, path)
     if kind in ("jsonl", "json"):
         records, was_array = iter_json_file(data, path)
-        if was_array and kind == "jsonl":
-            notes.append(Finding("FMT009", "info", f"{path.name} is one JSON array, not JSON Lines; read as an array",
+        by_position = was_array and len(records) > 1 and line_count(data) < len(records) == records[-1].line
+        if was_array and (kind == "jsonl" or by_position):
+            how = "; its records share lines, so rows are named by their position in the array" if by_position else ""
+            notes.append(Finding("FMT009", "info", f"{path.name} is one JSON array, not JSON Lines; read as an array{how}",
                                  split=split))
         kind = "json" if was_array else "jsonl"
     elif kind == "csv":

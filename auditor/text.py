@@ -1,4 +1,5 @@
 """Text normalisation shared by every check that compares texts."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def snippet(text: str, limit: int = SNIPPET) -> str:
 
 
 def snippet_at(text: str, start: int, end: int, limit: int = SNIPPET) -> str:
-    """`text` on one line, cut to about `limit` characters so that the span [start, end) (of the one-line text) shows."""
+    """`text` on one line, cut to about `limit` characters so that the span [start, end) of the one-line text shows."""
     text = " ".join(text.split())
     if len(text) <= limit:
         return text
@@ -68,14 +69,16 @@ def diff_snippet(a: str, b: str, limit: int = SNIPPET) -> str:
     """One line showing where `b` differs from `a`: the shared words around the difference, then
     [-what a has-]{+what b has+}, cut to about `limit` characters of context."""
     wa, wb, head, tail = differing_words(a, b)
-    removed, added = " ".join(wa[head:len(wa) - tail]), " ".join(wb[head:len(wb) - tail])
+    removed, added = " ".join(wa[head : len(wa) - tail]), " ".join(wb[head : len(wb) - tail])
     if not removed and not added:
         return snippet(a, limit)
-    middle = (f"[-{snippet(removed, limit // 2)}-]" if removed else "") + (f"{{+{snippet(added, limit // 2)}+}}" if added else "")
+    middle = (f"[-{snippet(removed, limit // 2)}-]" if removed else "") + (
+        f"{{+{snippet(added, limit // 2)}+}}" if added else ""
+    )
     budget = max(limit - len(middle), 20)
     before = " ".join(wa[:head])
-    after = " ".join(wa[len(wa) - tail:]) if tail else ""
-    keep_before = before[-(budget // 2):] if len(before) > budget // 2 else before
+    after = " ".join(wa[len(wa) - tail :]) if tail else ""
+    keep_before = before[-(budget // 2) :] if len(before) > budget // 2 else before
     keep_after = after[: budget - len(keep_before)] if len(after) > budget - len(keep_before) else after
     text = ("…" if len(keep_before) < len(before) else "") + keep_before + (" " if keep_before else "") + middle
     return text + (" " + keep_after if keep_after else "") + ("…" if len(keep_after) < len(after) else "")

@@ -1,17 +1,19 @@
 """The part of each input that varies: long blocks of text repeated across many rows (a tool description,
 a policy, a persona, an Alpaca instruction before every question) are set aside, per row.
 
-A word 4-gram is shared when at least max(`min_rows`, `min_share` × distinct texts) distinct texts contain it; a run of shared 4-grams covering
-at least `min_words` consecutive words is a shared block. The ends of a run are trimmed while their
-4-grams occur in under `edge_drop` × the run's median count of rows, so that a question starting with
-common words ("What is the") does not lose them to the block before it. A row's varying text is its
-original text with its shared blocks cut out (unchanged when it has none).
+A word 4-gram is shared when at least max(`min_rows`, `min_share` × distinct texts) distinct texts contain
+it; a run of shared 4-grams covering at least `min_words` consecutive words is a shared block. The ends
+of a run are trimmed while their 4-grams occur in under `edge_drop` × the run's median count of rows, so
+that a question starting with common words ("What is the") does not lose them to the block before it.
+A row's varying text is its original text with its shared blocks cut out (unchanged when it has none).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -31,14 +33,15 @@ class SharedParams:
 
 def shared_params(config: Mapping[str, Any]) -> SharedParams:
     """SharedParams from the duplicates check's config section."""
-    return SharedParams(config["shared_min_rows"], config["shared_min_share"], config["shared_min_words"],
-                        config["shared_edge_drop"])
+    return SharedParams(
+        config["shared_min_rows"], config["shared_min_share"], config["shared_min_words"], config["shared_edge_drop"]
+    )
 
 
 @dataclass(frozen=True)
 class Varying:
-    texts: list[str]           # each row's varying text (the original text when nothing is shared)
-    shared_words: list[int]    # words set aside per row
+    texts: list[str]  # each row's varying text (the original text when nothing is shared)
+    shared_words: list[int]  # words set aside per row
 
     @property
     def rows_with_shared_text(self) -> int:
@@ -63,7 +66,7 @@ def _shingles(ids: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         out = values[:n].copy()
         for j in range(1, SHINGLE):
-            out = out * _MULTIPLIER + values[j:j + n]
+            out = out * _MULTIPLIER + values[j : j + n]
     return out
 
 
@@ -130,8 +133,9 @@ def _cut(text: str, blocks: list[tuple[int, int]]) -> tuple[str, int]:
     return kept, removed
 
 
-def varying_texts(texts: Sequence[str], params: SharedParams = SharedParams(),
-                  reference: Sequence[str] = ()) -> Varying:
+def varying_texts(
+    texts: Sequence[str], params: SharedParams = SharedParams(), reference: Sequence[str] = ()
+) -> Varying:
     """Each text without the blocks it shares with at least `min_rows` distinct texts of `texts` + `reference`."""
     distinct: dict[str, int] = {}
     slot = [distinct.setdefault(" ".join(t[:MAX_CHARS].split()).casefold(), len(distinct)) for t in texts]
@@ -145,7 +149,7 @@ def varying_texts(texts: Sequence[str], params: SharedParams = SharedParams(),
     bounds = np.cumsum([0] + [len(h) for h in unique_hashes])
     blocks_of: dict[int, list[tuple[int, int]]] = {}
     for k in range(len(unique_hashes)):
-        row = freq[bounds[k]:bounds[k + 1]]
+        row = freq[bounds[k] : bounds[k + 1]]
         if len(row) and row.max() >= min_rows:
             blocks_of[k] = _blocks(row, params, min_rows)
     out, removed = [], []

@@ -10,6 +10,7 @@ the shared text must change neither recall nor precision.
 
     python -m bench.duplicates_bench [--seeds 0 1 2] [--per-kind 150] [--styles plain prefix suffix alpaca]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,6 @@ import json
 import random
 import time
 from pathlib import Path
-
-import numpy as np
 
 from auditor.dedup import NearParams, near_duplicates
 from auditor.embed import Embedder
@@ -117,8 +116,9 @@ def detect(texts: list[str], embedder: Embedder, params: NearParams) -> tuple[li
     reps = sorted(set(exact))
     position = {r: k for k, r in enumerate(reps)}
     graph = neighbour_graph(vectors[reps], k=10, min_similarity=CANDIDATE_SIMILARITY)
-    result = near_duplicates([varying[r] for r in reps], vectors[reps], (graph.pair_i, graph.pair_j), params,
-                             full=[texts[r] for r in reps])
+    result = near_duplicates(
+        [varying[r] for r in reps], vectors[reps], (graph.pair_i, graph.pair_j), params, full=[texts[r] for r in reps]
+    )
     groups = [reps[result.group[position[exact[i]]]] for i in range(len(texts))]
     return groups, time.perf_counter() - started
 
@@ -145,14 +145,19 @@ def main() -> None:
                 near = [(s, v) for s, v, k in truth if k in NEAR]
                 near_recall = sum(groups[s] == groups[v] for s, v in near) / len(near)
                 recall = " ".join(f"{k}={v:.3f}" for k, v in sorted(result["recall"].items()))
-                print(f"{dataset} {style} seed={seed} rows={len(texts)} {recall} near_recall={near_recall:.3f} "
-                      f"precision={result['row_precision']:.3f} false_rows={result['false_rows']} "
-                      f"pre_existing={result['pre_existing_rows']} detect={seconds:.1f}s", flush=True)
+                print(
+                    f"{dataset} {style} seed={seed} rows={len(texts)} {recall} near_recall={near_recall:.3f} "
+                    f"precision={result['row_precision']:.3f} false_rows={result['false_rows']} "
+                    f"pre_existing={result['pre_existing_rows']} detect={seconds:.1f}s",
+                    flush=True,
+                )
                 low_p, low_r = worst.get(style, (1.0, 1.0))
                 worst[style] = (min(low_p, result["row_precision"]), min(low_r, near_recall))
     for style, (precision, recall) in worst.items():
-        print(f"{style}: lowest row precision {precision:.3f}, lowest near-variant recall {recall:.3f} "
-              f"(goal ≥ 0.98 / ≥ 0.975)")
+        print(
+            f"{style}: lowest row precision {precision:.3f}, lowest near-variant recall {recall:.3f} "
+            f"(goal ≥ 0.98 / ≥ 0.975)"
+        )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ graph, MinHash candidates, confirmation and grouping — and reports peak memory
 
     python -m bench.duplicates_scale [--rows 50000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,7 +35,10 @@ def real_rows() -> list[dict]:
     for split in ("train", "val", "test", "oos_train", "oos_val", "oos_test"):
         rows += [{"text": text, "label": intent} for text, intent in clinc[split]]
     for name in ("train.jsonl", "test.jsonl"):
-        rows += [{"text": json.loads(line)["question"], "label": "math"} for line in open(SHARED / "gsm8k" / name, encoding="utf-8")]
+        rows += [
+            {"text": json.loads(line)["question"], "label": "math"}
+            for line in open(SHARED / "gsm8k" / name, encoding="utf-8")
+        ]
     return rows
 
 
@@ -69,8 +73,10 @@ def main() -> None:
         ctx = AuditContext(datasets, config, embedder)
         ctx.embeddings("train")
         embedded = time.perf_counter()
-        print(f"rows={len(rows)} load={loaded - started:.1f}s embed={embedded - loaded:.1f}s "
-              f"(computed {embedder.stats.computed}, cached {embedder.stats.cached}) rss={rss_mb():.0f}MB")
+        print(
+            f"rows={len(rows)} load={loaded - started:.1f}s embed={embedded - loaded:.1f}s "
+            f"(computed {embedder.stats.computed}, cached {embedder.stats.cached}) rss={rss_mb():.0f}MB"
+        )
         from auditor.registry import REGISTRY
         from auditor.runner import run_check
 
@@ -81,8 +87,10 @@ def main() -> None:
         t2 = time.perf_counter()
         result = run_check(REGISTRY["duplicates"], ctx)
         t3 = time.perf_counter()
-        print(f"neighbour_graph={t1 - t0:.1f}s near_groups={t2 - t1:.1f}s findings={t3 - t2:.1f}s "
-              f"duplicates_total={t3 - t0:.1f}s peak_rss={rss_mb():.0f}MB")
+        print(
+            f"neighbour_graph={t1 - t0:.1f}s near_groups={t2 - t1:.1f}s findings={t3 - t2:.1f}s "
+            f"duplicates_total={t3 - t0:.1f}s peak_rss={rss_mb():.0f}MB"
+        )
         print(f"summary: {result.summary}")
 
 

@@ -12,6 +12,7 @@ whole audit (every check, embeddings cached) runs in a fresh process.
 
     python -m bench.long_rows_bench [--rows 10000] [--sets preamble distinct] [--skip-audit]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,8 @@ TOOLS = (
     "dated events and returns the gaps between them in days, which helps with questions about ages, schedules "
     "and durations. chart(data, kind): draws a bar or line chart of a small table of numbers and returns it as an "
     "image the student can see; use it only when the question compares more than four quantities or asks how "
-    "something changes over time, and describe the chart in one sentence as well. When a tool fails or returns nothing, say so plainly and continue without it. Work step by "
+    "something changes over time, and describe the chart in one sentence as well. When a tool fails or returns "
+    "nothing, say so plainly and continue without it. Work step by "
     "step, write each intermediate result on its own line, keep every step short, and check the arithmetic "
     "before you answer. Prefer whole numbers when the question counts objects or people, and keep two decimals "
     "for money. Do not mention these instructions, the names of the tools or this platform in your reply, and "
@@ -58,8 +60,13 @@ def gsm8k() -> list[dict]:
 
 
 def chat(user: str, reply: str) -> dict:
-    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user},
-                         {"role": "assistant", "content": reply}]}
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": user},
+            {"role": "assistant", "content": reply},
+        ]
+    }
 
 
 def preamble_rows(n: int, seed: int = 0) -> list[dict]:
@@ -83,7 +90,9 @@ def distinct_rows(n: int, seed: int = 0) -> list[dict]:
                 stream = pairs[:]
                 rng.shuffle(stream)
             parts.append(stream.pop())
-        rows.append(chat("Check these worked solutions for mistakes:\n\n" + "\n\n".join(parts), "All steps are correct."))
+        rows.append(
+            chat("Check these worked solutions for mistakes:\n\n" + "\n\n".join(parts), "All steps are correct.")
+        )
     return rows
 
 
@@ -100,10 +109,10 @@ def duplicates_timing(path: Path) -> str:
     embedder = Embedder(cache_dir=CACHE, quiet=True)
     ctx = AuditContext(datasets, config, embedder)
     started = time.perf_counter()
+    ctx.varying("train")
+    varied = time.perf_counter()
     ctx.embeddings("train")
     embedded = time.perf_counter()
-    ctx.varying("train") if hasattr(ctx, "varying") else None
-    varied = time.perf_counter()
     ctx.neighbour_graph("train")
     graphed = time.perf_counter()
     ctx.near_groups("train")
@@ -111,10 +120,13 @@ def duplicates_timing(path: Path) -> str:
     result = run_check(REGISTRY["duplicates"], ctx)
     done = time.perf_counter()
     words = sorted(len(t.split()) for t in datasets["train"].valid["input"].to_list())
-    return (f"rows={len(words)} words/row min={words[0]} median={words[len(words) // 2]}; embed={embedded - started:.1f}s "
-            f"(computed {embedder.stats.computed}, cached {embedder.stats.cached}); duplicates after embedding "
-            f"{done - embedded:.1f}s = varying {varied - embedded:.1f}s + neighbour graph {graphed - varied:.1f}s + near groups "
-            f"{grouped - graphed:.1f}s + findings {done - grouped:.1f}s\n  {result.summary}")
+    own = (varied - started) + (done - embedded)
+    return (
+        f"rows={len(words)} words/row min={words[0]} median={words[len(words) // 2]}; embed={embedded - varied:.1f}s "
+        f"(computed {embedder.stats.computed}, cached {embedder.stats.cached}); duplicates check's own work "
+        f"{own:.1f}s = varying parts {varied - started:.1f}s + neighbour graph {graphed - embedded:.1f}s + near groups "
+        f"{grouped - graphed:.1f}s + findings {done - grouped:.1f}s\n  {result.summary}"
+    )
 
 
 AUDIT = """
@@ -131,8 +143,12 @@ print(f"whole audit {time.perf_counter() - started:.1f}s, peak RSS {peak:.0f} MB
 
 def audit_memory(path: Path) -> str:
     root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", AUDIT, str(path), str(CACHE)], capture_output=True, text=True, cwd=root)
-    return done.stdout.strip() or ("audit failed: " + done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "audit failed")
+    done = subprocess.run(
+        [sys.executable, "-c", AUDIT, str(path), str(CACHE)], capture_output=True, text=True, cwd=root
+    )
+    return done.stdout.strip() or (
+        "audit failed: " + done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "audit failed"
+    )
 
 
 def main() -> None:

@@ -64,12 +64,14 @@ Codes
   DUP001 exact-duplicate group · DUP002 near-duplicate group · DUP003 duplicate rate too high
   DUP004 eval row duplicated in training · DUP005 production inputs seen verbatim in training
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from auditor.results import CheckResult, Finding
 from auditor.evidence import DuplicatesEvidence
+from auditor.results import CheckResult, Finding
 from auditor.text import diff_snippet, groups_of, snippet
 
 if TYPE_CHECKING:
@@ -101,7 +103,11 @@ DEFAULTS: dict[str, Any] = {
     "max_eval_leak_share": 0.01,
     "max_group_findings": 200,
 }
-def group_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[Finding], dict[str, Any], dict[str, dict[int, int]]]:
+
+
+def group_findings(
+    ctx: AuditContext, config: Mapping[str, Any]
+) -> tuple[list[Finding], dict[str, Any], dict[str, dict[int, int]]]:
     train = ctx.train.valid
     lines = train["line"].to_list()
     texts = train["input"].to_list()
@@ -133,14 +139,30 @@ def group_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[F
             other = next((r for r in rows if keys[r] != keys[kept]), None)
             quote = snippet(texts[kept]) if other is None else diff_snippet(varying.texts[kept], varying.texts[other])
             compared = "" if other is None else f" (line {lines[kept]} → {lines[other]})"
-            message = (f"{name}: {len(rows)} rows with {'the same' if kind == 'exact' else 'nearly the same'} "
-                       f"{'prompt and replies' if pairs else 'input'} "
-                       f"(\"{quote}\"{compared}); line {lines[kept]} kept; outputs {'agree' if agree else 'differ'}")
-            findings.append(Finding(code, "info" if agree else "warning", message, tuple(member_lines),
-                                    {"kept_line": lines[kept], "outputs_agree": agree, "size": len(rows)}))
+            message = (
+                f"{name}: {len(rows)} rows with {'the same' if kind == 'exact' else 'nearly the same'} "
+                f"{'prompt and replies' if pairs else 'input'} "
+                f'("{quote}"{compared}); line {lines[kept]} kept; outputs {"agree" if agree else "differ"}'
+            )
+            findings.append(
+                Finding(
+                    code,
+                    "info" if agree else "warning",
+                    message,
+                    tuple(member_lines),
+                    {"kept_line": lines[kept], "outputs_agree": agree, "size": len(rows)},
+                )
+            )
         if listed > limit:
-            findings.append(Finding(code, "info", f"{name}: {listed - limit} more {kind}-duplicate groups not listed", (),
-                                    {"groups_not_listed": listed - limit}))
+            findings.append(
+                Finding(
+                    code,
+                    "info",
+                    f"{name}: {listed - limit} more {kind}-duplicate groups not listed",
+                    (),
+                    {"groups_not_listed": listed - limit},
+                )
+            )
     in_exact = {r for kept, rows in exact.items() for r in rows if r != kept}
     in_near = {r for kept, rows in near.items() for r in rows if r != kept}
     effective = len(lines) - len(in_near | in_exact)
@@ -165,11 +187,14 @@ def group_findings(ctx: AuditContext, config: Mapping[str, Any]) -> tuple[list[F
     return findings, metrics, annotations
 
 
-def leakage(ctx: AuditContext, split: str, config: Mapping[str, Any]) -> tuple[list[tuple[int, list[int], str, float]], int]:
+def leakage(
+    ctx: AuditContext, split: str, config: Mapping[str, Any]
+) -> tuple[list[tuple[int, list[int], str, float]], int]:
     """(line, training lines, kind, similarity) for every row of `split` duplicated in training."""
     from auditor.dedup import cross_matches
 
     dataset = ctx.dataset(split)
+    assert dataset is not None
     rows = dataset.valid
     train_lines = ctx.train.valid["line"].to_list()
     by_key: dict[str, list[int]] = {}
@@ -180,9 +205,16 @@ def leakage(ctx: AuditContext, split: str, config: Mapping[str, Any]) -> tuple[l
         if key in by_key:
             leaks[line] = (by_key[key], "exact", 1.0)
     if split == "eval":
-        matches = cross_matches(ctx.varying(split).texts, ctx.varying("train").texts, ctx.embeddings(split),
-                                ctx.embeddings("train"), ctx.near_params(), ctx.pair_similarity(),
-                                query_full=rows["input"].to_list(), base_full=ctx.train.valid["input"].to_list())
+        matches = cross_matches(
+            ctx.varying(split).texts,
+            ctx.varying("train").texts,
+            ctx.embeddings(split),
+            ctx.embeddings("train"),
+            ctx.near_params(),
+            ctx.pair_similarity(),
+            query_full=rows["input"].to_list(),
+            base_full=ctx.train.valid["input"].to_list(),
+        )
         eval_lines = rows["line"].to_list()
         for i, j, cosine, _, _ in matches:
             line = eval_lines[i]
@@ -202,20 +234,46 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     name = ctx.train.path.name
     if metrics["duplicate_rate"] > config["max_duplicate_rate"]:
         status = "fail"
-        findings.append(Finding("DUP003", "error", f"{name}: {metrics['duplicate_rate']:.0%} of rows are duplicates "
-                                f"(more than {config['max_duplicate_rate']:.0%})", (), {"duplicate_rate": metrics["duplicate_rate"]}))
-    summary = (f"{metrics['exact_duplicate_rows']} exact and {metrics['near_duplicate_rows']} near-duplicate rows: "
-               f"{metrics['effective_rows']} of {metrics['rows_valid']} rows distinct ({metrics['duplicate_rate']:.1%} duplicates)")
+        findings.append(
+            Finding(
+                "DUP003",
+                "error",
+                f"{name}: {metrics['duplicate_rate']:.0%} of rows are duplicates "
+                f"(more than {config['max_duplicate_rate']:.0%})",
+                (),
+                {"duplicate_rate": metrics["duplicate_rate"]},
+            )
+        )
+    summary = (
+        f"{metrics['exact_duplicate_rows']} exact and {metrics['near_duplicate_rows']} near-duplicate rows: "
+        f"{metrics['effective_rows']} of {metrics['rows_valid']} rows distinct "
+        f"({metrics['duplicate_rate']:.1%} duplicates)"
+    )
     if ctx.dataset("eval") is not None:
         leaks, eval_rows = leakage(ctx, "eval", config)
         share = len(leaks) / eval_rows if eval_rows else 0.0
-        metrics.update(eval_rows=eval_rows, eval_leaked_rows=len(leaks), eval_leak_share=round(share, 4),
-                       eval_exact_leaks=sum(1 for leak in leaks if leak[2] == "exact"))
-        eval_name = ctx.dataset("eval").path.name
+        metrics.update(
+            eval_rows=eval_rows,
+            eval_leaked_rows=len(leaks),
+            eval_leak_share=round(share, 4),
+            eval_exact_leaks=sum(1 for leak in leaks if leak[2] == "exact"),
+        )
+        eval_name = ctx.datasets["eval"].path.name
         for line, train_lines, kind, similarity in leaks[: config["max_group_findings"]]:
-            message = f"{eval_name}:{line} has {'an exact' if kind == 'exact' else 'a near'} duplicate in training (line {', '.join(map(str, train_lines[:5]))})"
-            findings.append(Finding("DUP004", "error", message, (line,), {"train_lines": train_lines, "kind": kind,
-                                                                        "similarity": round(similarity, 4)}, "eval"))
+            message = (
+                f"{eval_name}:{line} has {'an exact' if kind == 'exact' else 'a near'} duplicate in training "
+                f"(line {', '.join(map(str, train_lines[:5]))})"
+            )
+            findings.append(
+                Finding(
+                    "DUP004",
+                    "error",
+                    message,
+                    (line,),
+                    {"train_lines": train_lines, "kind": kind, "similarity": round(similarity, 4)},
+                    "eval",
+                )
+            )
         row_values["eval"] = {"duplicate_of_train_line": {line: found[0] for line, found, _, _ in leaks}}
         if leaks:
             status = "fail" if share > config["max_eval_leak_share"] else ("warn" if status == "pass" else status)
@@ -224,13 +282,26 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         seen, production_rows = leakage(ctx, "production", config)
         metrics.update(production_rows=production_rows, production_seen_in_train=len(seen))
         if seen:
-            prod_name = ctx.dataset("production").path.name
+            prod_name = ctx.datasets["production"].path.name
             message = f"{prod_name}: {len(seen)} production input(s) appear verbatim in training (after normalisation)"
-            findings.append(Finding("DUP005", "info", message, tuple(line for line, *_ in seen),
-                                    {"train_lines": {str(line): found[:5] for line, found, _, _ in seen[:200]}}, "production"))
+            findings.append(
+                Finding(
+                    "DUP005",
+                    "info",
+                    message,
+                    tuple(line for line, *_ in seen),
+                    {"train_lines": {str(line): found[:5] for line, found, _, _ in seen[:200]}},
+                    "production",
+                )
+            )
             row_values["production"] = {"duplicate_of_train_line": {line: found[0] for line, found, _, _ in seen}}
     leaked = tuple(sorted({r for f in findings if f.code == "DUP004" for r in f.rows}))
-    evidence = DuplicatesEvidence(metrics["rows_valid"] - metrics["effective_rows"], metrics["duplicate_rate"],
-                                  config["max_duplicate_rate"], metrics.get("eval_rows", 0), leaked,
-                                  metrics.get("production_seen_in_train", 0))
+    evidence = DuplicatesEvidence(
+        metrics["rows_valid"] - metrics["effective_rows"],
+        metrics["duplicate_rate"],
+        config["max_duplicate_rate"],
+        metrics.get("eval_rows", 0),
+        leaked,
+        metrics.get("production_seen_in_train", 0),
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence,))

@@ -87,7 +87,7 @@ Config ([labels] in ftaudit.toml)
   confident_fraction = 0.5      the suspected label's probability must reach this share of its class threshold
   learning_curve_fractions = [0.25, 0.5, 1.0]   shares of the data for the learning curve
   learning_curve_max_rows = 10000  larger sets draw the curve on a seeded sample of this many duplicate
-                                groups (0: never sample); a sampled curve is reported, never LBL010
+                                groups; a sampled curve is reported, never LBL010
   rising_accuracy_gain = 0.01   accuracy gain over the last step that counts as still improving
   max_findings = 200            findings listed per code (the rest are summarised in one)
   seed = 0                      folds and learning-curve samples

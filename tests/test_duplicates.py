@@ -71,17 +71,33 @@ def test_injected_variants_are_found_on_real_data(tmp_path: Path, isolated_confi
     injected = {line for s, v, _ in truth for line in (s, v)}
     flagged = {line for line, g in near.items() if g is not None}
     baseline = audit(write_jsonl(tmp_path / "base.jsonl", rows[:1500]), only=["duplicates"])
-    already = {l for l, g in zip(baseline.annotations["line"].to_list(), baseline.annotations["near_group"].to_list()) if g is not None}
+    already = {
+        line
+        for line, g in zip(baseline.annotations["line"].to_list(), baseline.annotations["near_group"].to_list())
+        if g is not None
+    }
     new_flags = flagged - (already - injected)
     assert len(new_flags & injected) / len(new_flags) >= 0.95
 
 
 def test_templated_prompts_are_not_all_duplicates(tmp_path: Path, isolated_config: Path) -> None:
-    template = "You are a sentiment classifier. Read the customer review below and answer positive or negative.\nReview: {}"
-    reviews = ["the blender broke after two days", "fast delivery and it works great", "terrible smell, sent it back",
-               "my kids love this puzzle", "battery lasts a whole week", "the zipper came off immediately",
-               "exactly as described, very happy", "arrived scratched and dented", "comfortable and warm jacket"]
-    rows = [{"prompt": template.format(r), "completion": "positive" if i % 2 else "negative"} for i, r in enumerate(reviews)]
+    template = (
+        "You are a sentiment classifier. Read the customer review below and answer positive or negative.\nReview: {}"
+    )
+    reviews = [
+        "the blender broke after two days",
+        "fast delivery and it works great",
+        "terrible smell, sent it back",
+        "my kids love this puzzle",
+        "battery lasts a whole week",
+        "the zipper came off immediately",
+        "exactly as described, very happy",
+        "arrived scratched and dented",
+        "comfortable and warm jacket",
+    ]
+    rows = [
+        {"prompt": template.format(r), "completion": "positive" if i % 2 else "negative"} for i, r in enumerate(reviews)
+    ]
     rows.append({"prompt": template.format("the blender broke after two dyas"), "completion": "negative"})
     report = audit(write_jsonl(tmp_path / "templated.jsonl", rows), only=["duplicates"])
     dup = report.check("duplicates")
@@ -96,11 +112,16 @@ def test_eval_leakage_and_production_overlap(tmp_path: Path, isolated_config: Pa
     train_rows = banking_rows(600)
     train = write_jsonl(tmp_path / "train.jsonl", train_rows)
     fresh = banking_rows(3000)[2000:2040]
-    eval_rows = fresh[:20] + [train_rows[10], {"text": NEAR["typo"](train_rows[20]["text"], rng), "label": train_rows[20]["label"]},
-                              {"text": "  " + train_rows[30]["text"].upper(), "label": train_rows[30]["label"]}]
+    eval_rows = fresh[:20] + [
+        train_rows[10],
+        {"text": NEAR["typo"](train_rows[20]["text"], rng), "label": train_rows[20]["label"]},
+        {"text": "  " + train_rows[30]["text"].upper(), "label": train_rows[30]["label"]},
+    ]
     eval_file = write_jsonl(tmp_path / "eval.jsonl", eval_rows)
     prod = tmp_path / "prod.txt"
-    prod.write_text(train_rows[40]["text"].strip() + "\n" + "a question nobody in training asked about llamas\n", encoding="utf-8")
+    prod.write_text(
+        train_rows[40]["text"].strip() + "\n" + "a question nobody in training asked about llamas\n", encoding="utf-8"
+    )
     report = audit(train, production=prod, eval=eval_file, only=["duplicates"])
     dup = report.check("duplicates")
     leaks = {f.rows[0]: (f.data["kind"], f.data["train_lines"]) for f in dup.findings if f.code == "DUP004"}
@@ -115,7 +136,9 @@ def test_eval_leakage_and_production_overlap(tmp_path: Path, isolated_config: Pa
 
 
 def test_prepare_strips_a_shared_template() -> None:
-    texts = [f"Summarise the following support ticket for the on-call engineer please: ticket {i} text" for i in range(6)]
+    texts = [
+        f"Summarise the following support ticket for the on-call engineer please: ticket {i} text" for i in range(6)
+    ]
     prepared = prepare(texts, NearParams())
     assert prepared.template[0].startswith("summarise the following support ticket")
     assert all(len(t) <= 4 for t in prepared.tokens)
@@ -141,8 +164,10 @@ def test_varying_parts_set_aside_each_rows_own_preamble() -> None:
     from auditor.varying import varying_texts
 
     questions = gsm8k_questions(600)
-    preambles = [" ".join(f"{w}{k}" for w in ("policy", "rule", "clause", "note", "item", "term") * 5) + ". Question:"
-                 for k in range(3)]
+    preambles = [
+        " ".join(f"{w}{k}" for w in ("policy", "rule", "clause", "note", "item", "term") * 5) + ". Question:"
+        for k in range(3)
+    ]
     texts = [f"{preambles[i % 3]} {q}" if i % 2 else f"{q}\n{preambles[i % 3]}" for i, q in enumerate(questions)]
     varying = varying_texts(texts)
     assert varying.texts == [q.strip() for q in questions]
@@ -162,14 +187,29 @@ def test_near_groups_cannot_chain() -> None:
 
 def test_shared_preamble_makes_no_near_duplicates(tmp_path: Path, isolated_config: Path) -> None:
     cities = ["New York", "Los Angeles", "Sydney", "Paris", "Berlin", "Tokyo", "Cairo", "Lima", "Oslo", "Delhi"]
-    tools = ("You can call get_weather(city, day) which returns the temperature, the humidity, the wind and the "
-             "chance of rain for a city on a given day, and get_time(city) which returns the local time. Answer in "
-             "one sentence, give temperatures in degrees Celsius and never invent a figure the tools did not return.")
-    rows = [{"messages": [{"role": "user", "content": f"{tools}\n\nWhat's the weather in {city} {day}?"},
-                          {"role": "assistant", "content": f"In {city} {day}: {20 + i}°C, humidity {40 + 3 * i}%."}]}
-            for i, city in enumerate(cities) for day in ("today", "tomorrow")]
-    rows.append({"messages": [{"role": "user", "content": f"{tools}\n\nWhat's teh weather in Sydney today?"},
-                              {"role": "assistant", "content": "In Sydney today: 24°C, humidity 52%."}]})
+    tools = (
+        "You can call get_weather(city, day) which returns the temperature, the humidity, the wind and the "
+        "chance of rain for a city on a given day, and get_time(city) which returns the local time. Answer in "
+        "one sentence, give temperatures in degrees Celsius and never invent a figure the tools did not return."
+    )
+    rows = [
+        {
+            "messages": [
+                {"role": "user", "content": f"{tools}\n\nWhat's the weather in {city} {day}?"},
+                {"role": "assistant", "content": f"In {city} {day}: {20 + i}°C, humidity {40 + 3 * i}%."},
+            ]
+        }
+        for i, city in enumerate(cities)
+        for day in ("today", "tomorrow")
+    ]
+    rows.append(
+        {
+            "messages": [
+                {"role": "user", "content": f"{tools}\n\nWhat's teh weather in Sydney today?"},
+                {"role": "assistant", "content": "In Sydney today: 24°C, humidity 52%."},
+            ]
+        }
+    )
     report = audit(write_jsonl(tmp_path / "weather.jsonl", rows), only=["duplicates", "outputs"])
     near = [f for f in report.check("duplicates").findings if f.code == "DUP002"]
     assert [f.rows for f in near] == [(5, 21)]
@@ -193,7 +233,9 @@ def test_quotes_show_where_near_identical_texts_differ() -> None:
     from auditor.text import diff_snippet, snippet_where_differs
 
     preamble = "You are a helpful assistant with tools. " * 10
-    quote = diff_snippet(preamble + "What's the weather in New York today?", preamble + "What's the weather in Los Angeles today?")
+    quote = diff_snippet(
+        preamble + "What's the weather in New York today?", preamble + "What's the weather in Los Angeles today?"
+    )
     assert "[-New York-]{+Los Angeles+}" in quote and quote.startswith("…") and len(quote) <= 90
     answer = "Natalia sold 48/2 = 24 clips in May. Natalia sold 48+24 = 72 clips altogether in April and May. #### "
     assert snippet_where_differs(answer + "79", answer + "72").endswith("#### 79")

@@ -1,4 +1,5 @@
 """`auditor.audit` on in-memory data, the progress line per stage, and every label in the HTML chart."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,14 @@ def banking(limit: int) -> list[dict[str, str]]:
 
 def summary(report: Any) -> tuple[Any, ...]:
     dup = report.check("duplicates").metrics
-    return (report.inputs["train"].format, report.inputs["train"].task, report.inputs["train"].rows_valid,
-            dup["exact_duplicate_rows"], dup["near_duplicate_rows"], report.check("format").status)
+    return (
+        report.inputs["train"].format,
+        report.inputs["train"].task,
+        report.inputs["train"].rows_valid,
+        dup["exact_duplicate_rows"],
+        dup["near_duplicate_rows"],
+        report.check("format").status,
+    )
 
 
 @pytest.mark.calibration
@@ -61,10 +68,14 @@ def test_progress_hook_sees_every_check_start_and_end(isolated_config: Path) -> 
     from auditor.runner import run_checks
 
     config = load_config()
-    ctx = AuditContext(load_inputs(shared_file("openai_cookbook", "toy_chat_fine_tuning.jsonl"), None, None,
-                                   load_options(config)), config)
+    ctx = AuditContext(
+        load_inputs(shared_file("openai_cookbook", "toy_chat_fine_tuning.jsonl"), None, None, load_options(config)),
+        config,
+    )
     events: list[tuple[str, bool]] = []
-    results = run_checks(ctx, REGISTRY, ["format", "size"], lambda stage, result: events.append((stage, result is None)))
+    results = run_checks(
+        ctx, REGISTRY, ["format", "size"], lambda stage, result: events.append((stage, result is None))
+    )
     assert events == [("format", True), ("format", False), ("size", True), ("size", False)]
     assert [r.id for r in results] == ["format", "size"]
 

@@ -2,6 +2,7 @@
 change what the duplicates, outputs and labels checks find, nor the ruling: the same real rows are
 audited plain, with the text before each question, after it, as the Alpaca instruction, and with one of
 two different texts per row."""
+
 from __future__ import annotations
 
 import csv
@@ -51,8 +52,12 @@ def styled(text: str, output: str, style: str, output_key: str, source: int) -> 
     or one of two different preambles (by the parity of the row copied, as in a set merged from two applications)."""
     if style == "alpaca":
         return {"instruction": PREAMBLE, "input": text, "output": output}
-    prompt = {"plain": text, "prefix": PREAMBLE + "\n\n" + text, "suffix": text + "\n\n" + PREAMBLE,
-              "two_preambles": (PREAMBLE if source % 2 else SECOND) + "\n\n" + text}[style]
+    prompt = {
+        "plain": text,
+        "prefix": PREAMBLE + "\n\n" + text,
+        "suffix": text + "\n\n" + PREAMBLE,
+        "two_preambles": (PREAMBLE if source % 2 else SECOND) + "\n\n" + text,
+    }[style]
     return {"question" if output_key == "answer" else "text": prompt, output_key: output}
 
 
@@ -90,7 +95,9 @@ def report_for(dataset: str, style: str, folder: Path) -> Any:
     """One audit per (dataset, style), shared by the tests of this module."""
     if (dataset, style) not in REPORTS:
         rows, key = (gsm8k_rows(), "answer") if dataset == "gsm8k" else (banking_rows(), "label")
-        path = write_jsonl(folder / f"{dataset}_{style}.jsonl", [styled(t, o, style, key, source) for t, o, source in rows])
+        path = write_jsonl(
+            folder / f"{dataset}_{style}.jsonl", [styled(t, o, style, key, source) for t, o, source in rows]
+        )
         REPORTS[dataset, style] = audit(path)
     return REPORTS[dataset, style]
 
@@ -102,7 +109,12 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def duplicate_counts(report: Any) -> tuple[int, ...]:
     metrics = report.check("duplicates").metrics
-    return metrics["exact_duplicate_rows"], metrics["near_groups"], metrics["near_duplicate_rows"], metrics["effective_rows"]
+    return (
+        metrics["exact_duplicate_rows"],
+        metrics["near_groups"],
+        metrics["near_duplicate_rows"],
+        metrics["effective_rows"],
+    )
 
 
 @pytest.mark.calibration

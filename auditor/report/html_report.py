@@ -59,7 +59,8 @@ def label_chart(counts: Mapping[str, int]) -> str:
     gap, label_width, width = 3, 190, 520
     peak = ordered[0][1] or 1
     height = len(rows) * (bar + gap) + 10
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="examples per label ({len(ordered)} labels)">']
+    title = f"examples per label ({len(ordered)} labels)"
+    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="{title}">']
     for i, row in enumerate(rows):
         y = 5 + i * (bar + gap)
         if isinstance(row, str):
