@@ -121,11 +121,18 @@ def audit(
     started = time.perf_counter()
     if not isinstance(config, Config):
         config = load_config(config, overrides=overrides)
-    datasets = load_inputs(train, production, eval, load_options(config))
+    progress = stage_progress(quiet)
+    if progress is not None:
+        progress("load", None)
+    try:
+        datasets = load_inputs(train, production, eval, load_options(config))
+    finally:
+        if progress is not None:
+            progress("load", "done")
     loaded = time.perf_counter()
     ctx = AuditContext(datasets, config, embedder, quiet=quiet)
     redactor = Redactor.for_config(config)  # the one chokepoint: every string below leaves the process redacted
-    results = tuple(redactor.result(r) for r in run_checks(ctx, REGISTRY, only, stage_progress(quiet)))
+    results = tuple(redactor.result(r) for r in run_checks(ctx, REGISTRY, only, progress))
     checked = time.perf_counter()
     verdict = redactor.value(decide(results, config.section("context"), config.section("verdict")))
     stats = ctx.get_embedder().stats

@@ -182,7 +182,8 @@ class AuditContext:
         return self.config.section("context")
 
     def near_groups(self, split: str = "train") -> Any:
-        """`NearResult` over representatives plus `group_of_row`: row position -> group's first row position."""
+        """`NearResult` over representatives plus `group_of_row`: row position -> its group's kept row (the centre
+        every member was confirmed against; the row itself when it has no near duplicate)."""
 
         def compute() -> Any:
             from auditor.dedup import near_duplicates

@@ -441,10 +441,11 @@ def confirm(a: Prepared, i: int, b: Prepared, j: int, cosine: float, params: Nea
     return edits <= limit, lexical, edits
 
 
-def star_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[int]:
+def star_groups(n: int, pairs: Iterable[tuple[int, int]], close: Callable[[int, int], bool] | None = None) -> list[int]:
     """Groups that cannot chain: every member is a confirmed pair with its group's centre. Items with the most
-    confirmed partners become centres first; an item whose partners were all taken joins a partner's centre
-    if that partner is one, else stays alone. Returns the centre per item (itself when alone)."""
+    confirmed partners become centres first; an item whose partners were all taken joins the group of a
+    partner that is a centre, or of a partner's centre when `close(item, centre)` confirms the pair, else
+    stays alone. Returns the centre per item (itself when alone)."""
     partners: dict[int, list[int]] = {}
     for i, j in pairs:
         partners.setdefault(i, []).append(j)
@@ -464,6 +465,8 @@ def star_groups(n: int, pairs: Iterable[tuple[int, int]]) -> list[int]:
                 assigned.add(member)
             continue
         joined = min((m for m in partners[centre] if m in centres), default=None)
+        if joined is None and close is not None:
+            joined = next((c for c in sorted({group[m] for m in partners[centre]}) if close(centre, c)), None)
         if joined is not None:
             group[centre] = joined
             assigned.add(centre)
@@ -499,7 +502,11 @@ def near_duplicates(
         ok, lexical, edits = confirm(prepared, i, prepared, j, cosine, params)
         if ok:
             confirmed.append((i, j, cosine, lexical, edits))
-    group = star_groups(len(texts), ((i, j) for i, j, *_ in confirmed))
+
+    def close(i: int, j: int) -> bool:
+        return confirm(prepared, i, prepared, j, float(vectors[i] @ vectors[j]), params)[0]
+
+    group = star_groups(len(texts), ((i, j) for i, j, *_ in confirmed), close)
     return NearResult(group, confirmed, len(candidates), prepared.template)
 
 
@@ -580,11 +587,20 @@ NEGATIONS = frozenset(
 )
 
 
-def near_identical(a: str, b: str, params: NearParams) -> bool:
-    """The same question written twice: the inputs differ only by typos, dropped or added words and swapped
-    words (at most max(min_edits, max_edit_ratio × words) edits), never by a word replaced with another, a
-    number or a negation. Rows whose inputs differ more may rightly have different outputs."""
+def near_identical(a: str, b: str, params: NearParams, whole: tuple[str, str] | None = None) -> bool:
+    """The same question written twice: the varying inputs `a`, `b` differ only by typos, dropped or added
+    words and swapped words (at most max(min_edits, max_edit_ratio × words) edits), never by a word
+    replaced with another, a number or a negation. Rows whose inputs differ more may rightly have different
+    outputs. With `whole` (the whole inputs), the same test on them, with the same allowance, also counts
+    (a typo inside a shared preamble)."""
     ta, tb = words(normalize(a)), words(normalize(b))
+    allowed = allowed_edits(ta, tb, params)
+    if _only_slips(ta, tb, allowed):
+        return True
+    return whole is not None and _only_slips(words(normalize(whole[0])), words(normalize(whole[1])), allowed)
+
+
+def _only_slips(ta: tuple[str, ...], tb: tuple[str, ...], allowed: int) -> bool:
     if ta == tb:
         return True
     only_a, only_b = Counter(ta) - Counter(tb), Counter(tb) - Counter(ta)
@@ -600,5 +616,4 @@ def near_identical(a: str, b: str, params: NearParams) -> bool:
         return False
     if any(any(c.isdigit() for c in w) or w in NEGATIONS for w in rest_a + rest_b):
         return False
-    allowed = allowed_edits(ta, tb, params)
     return word_edits(*_trimmed(ta, tb), allowed) <= allowed

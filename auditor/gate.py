@@ -219,8 +219,10 @@ def run_gate(files: tuple[str, ...], production: str | None, eval_file: str | No
     minimum = gate["min_decision"]
     chosen = gate_files(files, gate)
     embedding = config.section("embedding")
-    caching = plan.agrees(production, eval_file, list(files) or list(gate["train"]), embedding["cache_dir"],
-                          embedding["use_cache"])
+    from auditor.io import default_cache_dir
+
+    cache_dir = embedding["cache_dir"] or default_cache_dir()
+    caching = plan.agrees(production, eval_file, list(files) or list(gate["train"]), cache_dir, embedding["use_cache"])
     for path in chosen:
         key = plan.key(path) if caching else ""
         known_entry = plan.cache.get(key) if key else None

@@ -162,7 +162,10 @@ def build_reference(vectors: np.ndarray, classes: np.ndarray, loo_cosine: np.nda
                     in_sample: bool | None = None) -> tuple[Reference, Gaussians, np.ndarray]:
     """The reference, the Gaussians, and each training row's own leave-one-out coverage score."""
     model = fit_gaussians(vectors, classes, 0, shrinkage)
-    relative, plain = cross_fitted_mahalanobis(vectors, classes, len(model.counts), model.shrinkage, in_sample)
+    if in_sample_enough(vectors) if in_sample is None else in_sample:
+        relative, plain, _ = mahalanobis_scores(model, vectors, classes)
+    else:
+        relative, plain = cross_fitted_mahalanobis(vectors, classes, len(model.counts), shrinkage, False)
     partial = Reference(np.sort(loo_cosine), np.sort(relative), np.sort(plain), np.empty(0), weight, far)
     fused = _fuse(partial, loo_cosine, relative, plain)
     ordered = np.sort(fused)

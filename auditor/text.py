@@ -78,8 +78,14 @@ def diff_snippet(a: str, b: str, limit: int = SNIPPET) -> str:
     budget = max(limit - len(middle), 20)
     before = " ".join(wa[:head])
     after = " ".join(wa[len(wa) - tail :]) if tail else ""
-    keep_before = before[-(budget // 2) :] if len(before) > budget // 2 else before
-    keep_after = after[: budget - len(keep_before)] if len(after) > budget - len(keep_before) else after
+    keep_before = before
+    if len(before) > budget // 2:
+        keep_before = before[-(budget // 2) :]
+        keep_before = keep_before.split(" ", 1)[1] if " " in keep_before else keep_before
+    keep_after = after
+    if len(after) > budget - len(keep_before):
+        keep_after = after[: budget - len(keep_before)]
+        keep_after = keep_after.rsplit(" ", 1)[0] if " " in keep_after else keep_after
     text = ("…" if len(keep_before) < len(before) else "") + keep_before + (" " if keep_before else "") + middle
     return text + (" " + keep_after if keep_after else "") + ("…" if len(keep_after) < len(after) else "")
 

@@ -27,6 +27,7 @@ SECTIONS = [
      ["--rows", "10000"]),
     ("Labels: injected noise on Banking77, vocabulary, conflicts, GSM8K", "labels_bench", []),
     ("Coverage: CLINC150 and GSM8K scenarios, 10k x 10k timing", "coverage_bench", []),
+    ("Coverage: production files of 10k / 100k / 1M lines (sampled before embedding)", "coverage_scale", []),
     ("Preference pairs: injected defects (GSM8K, Banking77; 3 seeds), length bias, KTO, 10k timing",
      "preference_bench", []),
     ("Sensitive data on the real datasets", "sensitive_scan", []),
@@ -100,6 +101,8 @@ def main() -> None:
         print(text, flush=True)
         stamp = f"Ran {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC at commit {commit} (load {os.getloadavg()[0]:.2f})."
         out += [f"## {title}", "", stamp, "", "```", text.rstrip(), "```", ""]
+    titles = {title for title, _, _ in SECTIONS} | {"Machine"}
+    out += [part for title, body in kept.items() if title not in titles for part in (f"## {title}", "", body, "")]
     target.write_text("\n".join(out), encoding="utf-8")
     print(f"wrote {target}")
 

@@ -211,12 +211,12 @@ def inject_answers(rows: list[dict[str, str]], count: int, rng: random.Random) -
 
 
 def gsm8k(folder: Path, count: int, seed: int) -> None:
-    clean = audit(SHARED / "gsm8k" / "train.jsonl", only=["duplicates", "labels"]).check("labels")
+    clean = audit(SHARED / "gsm8k" / "train.jsonl", only=["duplicates", "outputs"]).check("outputs")
     print(f"gsm8k untouched: {clean.metrics['contradictions']} contradiction groups, {clean.metrics['format_breaks']} format breaks, "
           f"pattern {clean.metrics['final_answer_pattern']!r}, {clean.seconds:.2f}s")
     with open(SHARED / "gsm8k" / "train.jsonl", encoding="utf-8") as handle:
         rows, pairs = inject_answers([json.loads(line) for line in handle], count, random.Random(seed))
-    check = audit(write_jsonl(folder / "gsm8k.jsonl", rows), only=["duplicates", "labels"]).check("labels")
+    check = audit(write_jsonl(folder / "gsm8k.jsonl", rows), only=["duplicates", "outputs"]).check("outputs")
     print(f"gsm8k with {count} injected answers: found {found_together(check, 'LBL006', pairs)}/{count}; "
           f"contradiction groups {check.metrics['contradictions']}")
 

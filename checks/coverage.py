@@ -35,7 +35,7 @@ What it checks
   The uncovered inputs are clustered (average linkage over cosine distance: groups merge while
   their mean similarity is at least `threshold` − `cluster_margin`). A cluster is reported when it
   is larger than `min_cluster_size` and than the largest cluster that the training set's own
-  outliers (training rows the rule leaves uncovered when left out), drawn in the number expected
+  outliers (training rows whose nearest other one is below `threshold`), drawn in the number expected
   among the sampled rows, form by chance; and when its members are closer to their centroid than
   the nearest training input is. For each: its size and share of traffic, the 3 inputs nearest its
   centroid, the nearest training example, the training label (or stand-in cluster) most of its
@@ -68,7 +68,29 @@ How to fix
   deliberate extra coverage.
 
 Calibration (bench/coverage_bench.py, all-MiniLM-L6-v2; numbers in bench/RESULTS.md)
-  CALIBRATION_NUMBERS
+  CLINC150, true covered share 0.50, seeds 0/1/2. Random intents (60 seen; production: their 1,800
+  test queries, 900 of 30 unseen intents, 900 out-of-scope): ROC AUC of coverage_score 0.972 / 0.944 /
+  0.968 (nearest similarity alone 0.950 / 0.916 / 0.944), coverage 0.484 / 0.531 / 0.499, intervals
+  0.38–0.60 / 0.36–0.65 / 0.42–0.63. Five of ten domains (75 intents; production 2,250 in-scope,
+  1,250 other-domain, 1,000 out-of-scope): AUC 0.972 / 0.980 / 0.989, coverage 0.485 / 0.479 /
+  0.462, intervals 0.19–0.61 / 0.29–0.59 / 0.29–0.60. The same with all-mpnet-base-v2 (768-d, its
+  own similarity scale; no setting changed): random AUC 0.975 / 0.955 / 0.974, coverage 0.484 /
+  0.524 / 0.499; domains AUC 0.972 / 0.981 / 0.991, coverage 0.492 / 0.477 / 0.462; the truth
+  inside every interval for both models. Uncovered clusters name e.g. `credit_limit` for unseen
+  `apr` queries (a sibling) and `transfer` for `direct_deposit`.
+  GSM8K train (7,473, no labels: 2 stand-in clusters by silhouette): 95.5% of its 1,319 test
+  questions covered; 0.7% of 1,000 CLINC queries; test + 252 self-instruct + 500 CLINC: AUC 0.997,
+  coverage 0.609 for a true 0.637; with k fixed at 4 / 16 / 64: 0.609 / 0.606 / 0.600. The random
+  CLINC split with its labels hidden: k = 64 chosen, AUC 0.971, coverage 0.489; k = 16: 0.937,
+  0.542; k = 4: 0.768, 0.668 (too few stand-ins blur sibling intents: the silhouette's choice matters).
+  Why these settings: relative Mahalanobis alone separates CLINC best (AUC 0.96–0.98) but with few
+  stand-in classes it cancels out far from every class (GSM8K against CLINC: AUC 0.27), hence the
+  plain-distance fallback below the 1% quantile; the 0.3 / 0.7 weights beat 0.5 / 0.5 on the random
+  splits (minimum AUC 0.955 vs 0.950 on a first draw). On sample_data (200 unlabelled chat rows, 40
+  of 150 production messages off-topic) the rule is lenient: 86% covered; the language groups are
+  reported. 10,000 × 10,000 rows after embedding: 2.7–3.8 s with the neighbour graph shared, 3.7–5.6 s
+  building it (2 busy cores); production is sampled before embedding, so a 1,000,000-line file took
+  26 s in all (bench/coverage_scale.py: reading 19 s, hashing every input 2 s, the check 5 s).
 
 Config ([coverage] in ftaudit.toml)
   threshold = 0.0             a fixed nearest-training similarity τ instead of the calibrated rule (0: calibrated)
@@ -299,9 +321,10 @@ def match(ctx: AuditContext, train: Training, rule: Rule, config: Mapping[str, A
 def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: Mapping[str, Any]) -> int:
     """The largest cluster the training set's own outliers form at the density expected among the matched rows.
 
-    Training inputs the rule calls uncovered when left out are what production inputs drawn like
-    training look like when they come out uncovered; the median over `chance_draws` draws of that
-    many of them, clustered the same way, is the size a cluster of stragglers reaches by chance.
+    Training inputs whose nearest other training input is below `threshold` (the similarity at the rule's
+    quantile) are what production inputs drawn like training look like when they come out uncovered;
+    the median over `chance_draws` draws of that many of them, clustered the same way (in cosine
+    terms), is the size a cluster of stragglers reaches by chance.
     """
     import numpy as np
 
@@ -309,7 +332,7 @@ def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: 
 
     if len(train.lines) < 2:
         return 0
-    stragglers = np.flatnonzero(train.spacing < rule.tau if rule.fixed else rule.own_score <= rule.level)
+    stragglers = np.flatnonzero(train.spacing < rule.tau)
     expected = round(len(stragglers) / len(train.lines) * matched_rows)
     if expected < 2:
         return 1

@@ -81,11 +81,13 @@ def same_question_groups(ctx: AuditContext) -> list[list[int]]:
 
     reps = ctx.representatives("train").of_row
     varying = ctx.varying("train").texts
+    inputs = ctx.train.valid["input"].to_list()
     params = ctx.near_params()
     groups = []
     for centre, rows in groups_of(ctx.near_groups("train")[1]).items():
         asks = {
-            rep: rep == reps[centre] or near_identical(varying[centre], varying[rep], params)
+            rep: rep == reps[centre]
+            or near_identical(varying[centre], varying[rep], params, (inputs[centre], inputs[rep]))
             for rep in {reps[r] for r in rows}
         }
         kept = [r for r in rows if asks[reps[r]]]

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT, SAMPLE
 
 HEAVY = ("polars", "torch", "sentence_transformers", "sklearn", "great_expectations", "rich", "numpy")
@@ -26,9 +24,9 @@ def test_help_imports_nothing_heavy() -> None:
     assert "audit" in ftaudit("--help").stdout
 
 
-@pytest.mark.calibration
-def test_toy_chat_json_names_lines_3_4_5(toy_chat: Path, tmp_path: Path) -> None:
-    result = ftaudit("audit", str(toy_chat), "--format", "json", "--quiet", "--no-cache", cwd=tmp_path)
+def test_flawed_chat_json_names_lines_3_4_5(tmp_path: Path) -> None:
+    path = SAMPLE / "broken" / "cheerful_chat.jsonl"
+    result = ftaudit("audit", str(path), "--format", "json", "--quiet", "--no-cache", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["schema_version"] == 1

@@ -242,7 +242,8 @@ def test_production_is_sampled_before_it_is_embedded(tmp_path: Path, isolated_co
     assert "a sample of 120 of 1000" in result.summary
     sampled = sorted(result.row_values["production"]["covered"])
     assert len(sampled) == 120 and sampled == sorted(int(r) + 1 for r in ctx.sample_rows("production", 120, 7))
-    assert set(embedder.asked[train_rows:]) <= {f"{lines[(line - 1) % len(lines)]} (ticket {line - 1})" for line in sampled}
+    expected = {f"{lines[(line - 1) % len(lines)]} (ticket {line - 1})" for line in sampled}
+    assert set(embedder.asked[train_rows:]) <= expected
     full = ctx.embeddings("production")  # other callers still get every row
     assert len(full) == 1000 and len(embedder.asked) == train_rows + 120 + 1000
 

@@ -5,10 +5,11 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from auditor.api import audit
-from auditor.dedup import NearParams, prepare, word_edits, words
+from auditor.dedup import NearParams, near_duplicates, prepare, word_edits, words
 from bench.inject import EXACT, NEAR
 from tests.conftest import shared_file
 
@@ -137,7 +138,7 @@ def test_eval_leakage_and_production_overlap(tmp_path: Path, isolated_config: Pa
 
 def test_prepare_strips_a_shared_template() -> None:
     texts = [
-        f"Summarise the following support ticket for the on-call engineer please: ticket {i} text" for i in range(6)
+        f"Summarise the following support ticket for the on-call engineer please: ticket {i} text" for i in range(10)
     ]
     prepared = prepare(texts, NearParams())
     assert prepared.template[0].startswith("summarise the following support ticket")
@@ -215,7 +216,8 @@ def test_shared_preamble_makes_no_near_duplicates(tmp_path: Path, isolated_confi
     assert [f.rows for f in near] == [(5, 21)]
     assert "[-weather-]{+teh weather+}" in near[0].message or "teh" in near[0].message
     assert report.check("duplicates").metrics["rows_with_shared_text"] == 21
-    assert not [f for f in report.check("outputs").findings if f.code == "LBL006"]
+    contradictions = [f for f in report.check("outputs").findings if f.code == "LBL006"]
+    assert [f.rows for f in contradictions] == [(5, 21)], "Sydney vs Paris is no contradiction; a typo'd copy is"
 
 
 def test_near_identical_inputs_exclude_other_words_numbers_and_negations() -> None:
@@ -239,3 +241,10 @@ def test_quotes_show_where_near_identical_texts_differ() -> None:
     assert "[-New York-]{+Los Angeles+}" in quote and quote.startswith("…") and len(quote) <= 90
     answer = "Natalia sold 48/2 = 24 clips in May. Natalia sold 48+24 = 72 clips altogether in April and May. #### "
     assert snippet_where_differs(answer + "79", answer + "72").endswith("#### 79")
+
+
+def test_no_template_from_a_handful_of_rows() -> None:
+    texts = ["where is my parcel", "refund please", "where is my parcle"]
+    assert prepare(texts, NearParams()).template == ("", "")
+    result = near_duplicates(texts, np.eye(3, dtype=np.float32), (np.array([], int), np.array([], int)), NearParams())
+    assert result.group == [0, 1, 0]

@@ -1,4 +1,5 @@
-"""Every dialect loads from real text (GSM8K, Banking77, the cookbook's drone set converted into it)."""
+"""Every dialect loads from hand-written sample text (math word problems, Parcelly support chats, tool calls, bank
+intents) converted into it; the calibration tests repeat the conversion on real GSM8K."""
 from __future__ import annotations
 
 import csv
@@ -24,6 +25,12 @@ def gsm8k(n: int = 40) -> list[Row]:
     return [json.loads(line) for line in lines]
 
 
+def math(n: int = 40) -> list[Row]:
+    """Hand-written GSM8K-style word problems (`question`, worked `answer` ending in `#### n`)."""
+    lines = (SAMPLE / "math_word_problems.jsonl").read_text(encoding="utf-8").splitlines()[:n]
+    return [json.loads(line) for line in lines]
+
+
 def support(n: int = 40) -> list[Row]:
     """The hand-written sample set's question/answer pairs (for runs without ../shared/data)."""
     rows = [json.loads(line) for line in (SAMPLE / "support_train.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -34,19 +41,26 @@ def support(n: int = 40) -> list[Row]:
     return pairs
 
 
-SOURCES = {"gsm8k": gsm8k, "support": support}
+SOURCES = {"math": math, "support": support}
 
 
-def drone_rows() -> list[Row]:
-    text = shared_file("openai_cookbook", "drone_training.jsonl").read_text(encoding="utf-8")
+def tool_rows() -> list[Row]:
+    """Parcelly's tool-calling set: system, user, one assistant tool call per row (the drone set's shape)."""
+    text = (SAMPLE / "tool_calls.jsonl").read_text(encoding="utf-8")
     return [json.loads(line) for line in text.splitlines()]
+
+
+def intent_rows(n: int | None = None) -> list[Row]:
+    with (SAMPLE / "bank_intents.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))[:n]
 
 
 def wrong(answer: str) -> str:
     head, _, number = answer.rpartition("####")
     if not head:
         return f"Sorry, I cannot help with that. {answer[::-1]}"
-    return f"{head}#### {int(number.strip().replace(',', '')) + 1}"
+    value = number.strip().replace(",", "")
+    return f"{head}#### {int(value) + 1 if value.isdigit() else value + '1'}"
 
 
 def write(tmp_path: Path, name: str, rows: list[Any]) -> Path:
@@ -113,11 +127,8 @@ DIALECTS: dict[str, tuple[str, str, Callable[[Row], Row]]] = {
 }
 
 
-@pytest.mark.parametrize("source", [pytest.param("gsm8k", marks=calibration), "support"])
-@pytest.mark.parametrize("dialect", sorted(DIALECTS))
-def test_dialect_loads_every_row(tmp_path: Path, dialect: str, source: str) -> None:
+def assert_dialect_loads(tmp_path: Path, dialect: str, rows: list[Row]) -> None:
     fmt, task, convert = DIALECTS[dialect]
-    rows = SOURCES[source]()
     ds = load_dataset(write(tmp_path, f"{dialect}.jsonl", [convert(r) for r in rows]), "train")
     assert (ds.format, ds.task, ds.rows_read, ds.rows_valid) == (fmt, task, len(rows), len(rows))
     assert not [f for f in ds.findings if f.severity == "error"]
@@ -131,6 +142,21 @@ def test_dialect_loads_every_row(tmp_path: Path, dialect: str, source: str) -> N
         assert first["rejected"] == wrong(rows[0]["answer"]) or fmt == "kto"
         rejected = json.loads(first["rejected_messages"]) if first["rejected_messages"] else None
         assert rejected is None or rejected[-1]["content"] == first["rejected"]
+
+
+@pytest.mark.parametrize("source", ["math", "support"])
+@pytest.mark.parametrize("dialect", sorted(DIALECTS))
+def test_dialect_loads_every_row(tmp_path: Path, dialect: str, source: str) -> None:
+    assert_dialect_loads(tmp_path, dialect, SOURCES[source]())
+
+
+@calibration
+def test_every_dialect_loads_real_gsm8k(tmp_path: Path) -> None:
+    rows = gsm8k()
+    for dialect in sorted(DIALECTS):
+        folder = tmp_path / dialect
+        folder.mkdir()
+        assert_dialect_loads(folder, dialect, rows)
 
 
 def test_preference_columns(tmp_path: Path) -> None:
@@ -171,9 +197,8 @@ def test_chat_extras_are_normalised(tmp_path: Path) -> None:
     assert [f.code for f in ds.findings] == ["FMT017"]
 
 
-@calibration
-def test_drone_as_sharegpt_and_gemini_keeps_tool_calls(tmp_path: Path) -> None:
-    rows = drone_rows()
+def test_tool_calls_as_sharegpt_and_gemini_keep_their_calls(tmp_path: Path) -> None:
+    rows = tool_rows()
     sharegpt, gemini = [], []
     for r in rows:
         system, question, reply = r["messages"]
@@ -189,20 +214,20 @@ def test_drone_as_sharegpt_and_gemini_keeps_tool_calls(tmp_path: Path) -> None:
                                                                                   "args": call["arguments"]}}]}]})
     for name, fmt in (("sharegpt", sharegpt), ("gemini", gemini)):
         ds = load_dataset(write(tmp_path, f"{name}.jsonl", fmt), "train")
-        assert (ds.format, ds.rows_valid, ds.task) == (name, 103, "generation")
+        assert (ds.format, ds.rows_valid, ds.task) == (name, 46, "generation")
         assert ds.valid["tool_calls"].all()
-        assert json.loads(ds.valid["output"][0])[0] == {"name": "takeoff_drone", "arguments": {"altitude": 100}}
+        assert json.loads(ds.valid["output"][0])[0] == {"name": "track_parcel",
+                                                        "arguments": {"tracking_number": "PX-104522"}}
+        assert json.loads(ds.valid["output"][6])[0]["name"] == "reject_request"
 
 
-@calibration
-def test_banking77_chat_labels_are_classification(tmp_path: Path, banking_train: Path) -> None:
-    with banking_train.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))[:600]
-    convs = [{"conversations": [{"from": "human", "value": r["text"]}, {"from": "gpt", "value": r["category"]}]}
+def test_intent_chat_labels_are_classification(tmp_path: Path) -> None:
+    rows = intent_rows()
+    convs = [{"conversations": [{"from": "human", "value": r["text"]}, {"from": "gpt", "value": r["intent"]}]}
              for r in rows]
     ds = load_dataset(write(tmp_path, "b.jsonl", convs), "train")
-    assert (ds.format, ds.task, ds.rows_valid) == ("sharegpt", "classification", 600)
-    assert set(ds.labels()) == {r["category"] for r in rows}
+    assert (ds.format, ds.task, ds.rows_valid) == ("sharegpt", "classification", 240)
+    assert set(ds.labels()) == {r["intent"] for r in rows} and len(ds.labels()) == 10
 
 
 def test_malformed_dialect_rows_name_their_lines(tmp_path: Path) -> None:
@@ -336,12 +361,10 @@ def test_annotations_name_each_rows_shard_and_line(tmp_path: Path, isolated_conf
     assert single["file"].to_list() == ["part-0.jsonl"] * 5 and single["file_line"].to_list() == [1, 2, 3, 4, 5]
 
 
-@calibration
-def test_csv_dialects_and_encoding(tmp_path: Path, banking_train: Path) -> None:
+def test_csv_dialects_and_encoding(tmp_path: Path) -> None:
     from auditor.load import LoadOptions
 
-    with banking_train.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))[:200]
+    rows = [{"text": r["text"], "category": r["intent"]} for r in intent_rows(200)]
     for name, delimiter in (("semi.csv", ";"), ("tabs.tsv", "\t")):
         with (tmp_path / name).open("w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter=delimiter)
@@ -374,15 +397,16 @@ def test_stdin_through_the_cli(tmp_path: Path, isolated_config: Path) -> None:
     assert (report["inputs"]["train"]["format"], report["inputs"]["train"]["rows_valid"]) == ("sharegpt", 12)
 
 
-@calibration
-def test_drone_with_three_broken_rows_flags_exactly_those(tmp_path: Path, isolated_config: Path) -> None:
+def test_tool_calls_with_three_broken_rows_flag_exactly_those(tmp_path: Path, isolated_config: Path) -> None:
     from auditor.api import audit
 
-    rows = drone_rows()
-    rows[4]["messages"][-1]["tool_calls"][0]["function"]["arguments"] = '{"altitude": 100'
-    rows[19]["messages"][-1]["tool_calls"][0]["function"]["name"] = "fly_to_moon"
+    rows = tool_rows()
+    clean = audit(write(tmp_path, "clean.jsonl", rows), only=["format", "tools"])
+    assert [f.code for c in clean.checks for f in c.findings] == []
+    rows[4]["messages"][-1]["tool_calls"][0]["function"]["arguments"] = '{"weight_kg": 2.5'
+    rows[19]["messages"][-1]["tool_calls"][0]["function"]["name"] = "cancel_gym_membership"
     rows[39]["messages"].insert(2, {"role": "tool", "tool_call_id": "call_999", "content": "done"})
-    report = audit(write(tmp_path, "drone.jsonl", rows), only=["format", "tools"])
+    report = audit(write(tmp_path, "tools.jsonl", rows), only=["format", "tools"])
     flagged = {(f.code, f.rows) for c in report.checks for f in c.findings if f.rows}
     assert flagged == {("FMT008", (5,)), ("TOOL001", (20,)), ("TOOL003", (40,))}
 

@@ -72,8 +72,8 @@ def test_pre_commit_blocks_a_bad_dataset_and_passes_a_good_one(tmp_path: Path) -
     ftaudit = Path(sys.executable).with_name("ftaudit")
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"), "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"), "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
 
     def sh(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True)

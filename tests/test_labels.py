@@ -10,8 +10,15 @@ import pytest
 from auditor.api import audit
 from auditor.outputs import final_answer, shared_affix
 from auditor.vocabulary import spelling_groups
-from bench.labels_bench import (classification_rows, flip, found_spellings, found_together, inject_answers,
-                                inject_label_defects, scores)
+from bench.labels_bench import (
+    classification_rows,
+    flip,
+    found_spellings,
+    found_together,
+    inject_answers,
+    inject_label_defects,
+    scores,
+)
 from tests.conftest import SAMPLE, shared_file
 
 REQUIRED_METRICS = {"task", "conflict_groups", "conflicting_rows", "vocabulary_variants", "suspected_mislabels",
@@ -26,6 +33,23 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 def jsonl_rows(*parts: str, limit: int | None = None) -> list[dict]:
     with open(shared_file(*parts), encoding="utf-8") as handle:
         return [json.loads(line) for line in handle][:limit]
+
+
+def sample_jsonl(name: str) -> list[dict]:
+    return [json.loads(line) for line in (SAMPLE / name).read_text(encoding="utf-8").splitlines()]
+
+
+def intent_rows() -> list[dict[str, str]]:
+    """The hand-written bank-app intents (240 queries, 10 intents) as {text, label}."""
+    with open(SAMPLE / "bank_intents.csv", encoding="utf-8", newline="") as handle:
+        return [{"text": r["text"], "label": r["intent"]} for r in csv.DictReader(handle)]
+
+
+def labelled_rows(name: str) -> list[dict[str, str]]:
+    if name == "intents":
+        return intent_rows()
+    shared_file(*(("banking77", "train.csv") if name == "banking77" else ("openai_cookbook", "dbpedia_samples.jsonl")))
+    return classification_rows(name)
 
 
 def test_tickets_sample_spellings_and_conflict(isolated_config: Path) -> None:
@@ -48,10 +72,10 @@ def test_tickets_sample_spellings_and_conflict(isolated_config: Path) -> None:
     assert suspected.height == check.metrics["suspected_mislabels"]
 
 
-@pytest.mark.calibration
-def test_banking77_slice_suspects_flipped_labels(tmp_path: Path, isolated_config: Path) -> None:
-    shared_file("banking77", "train.csv")
-    rows = classification_rows("banking77")[:3000]
+@pytest.mark.parametrize("name, limit", [pytest.param("banking77", 3000, marks=pytest.mark.calibration),
+                                         ("intents", 240)])
+def test_slice_suspects_flipped_labels(name: str, limit: int, tmp_path: Path, isolated_config: Path) -> None:
+    rows = labelled_rows(name)[:limit]
     noisy, flipped = flip([r["label"] for r in rows], 0.05, seed=3)
     path = write_jsonl(tmp_path / "noisy.jsonl", [{"text": r["text"], "label": label} for r, label in zip(rows, noisy)])
     check = audit(path, only=["labels"]).check("labels")
@@ -62,25 +86,27 @@ def test_banking77_slice_suspects_flipped_labels(tmp_path: Path, isolated_config
     right = [suggested[line] == rows[line - 1]["label"] for line in truth & set(suggested)]
     assert sum(right) / len(right) >= 0.85
     assert 0.7 <= check.metrics["cv_accuracy"] <= 0.95
-    assert check.metrics["mislabel_rate"] == round(len(suggested) / 3000, 4)
+    assert check.metrics["mislabel_rate"] == round(len(suggested) / limit, 4)
     assert check.seconds < 15
 
 
-@pytest.mark.calibration
-@pytest.mark.parametrize("name, limit, per_kind", [("banking77", 1500, 12), ("dbpedia", 200, 6)])
+@pytest.mark.parametrize("name, limit, per_kind", [pytest.param("banking77", 1500, 12, marks=pytest.mark.calibration),
+                                                   ("intents", 240, 6)])
 def test_injected_spellings_and_conflicting_copies_are_found(name: str, limit: int, per_kind: int, tmp_path: Path,
                                                              isolated_config: Path) -> None:
-    shared_file(*(("banking77", "train.csv") if name == "banking77" else ("openai_cookbook", "dbpedia_samples.jsonl")))
-    rows, spelled, conflicts = inject_label_defects(classification_rows(name)[:limit], per_kind, random.Random(5))
+    rows, spelled, conflicts = inject_label_defects(labelled_rows(name)[:limit], per_kind, random.Random(5))
     check = audit(write_jsonl(tmp_path / f"{name}.jsonl", rows), only=["labels"]).check("labels")
     assert found_spellings(check, spelled) == len(spelled) == per_kind
     assert found_together(check, "LBL001", conflicts) == per_kind
     assert check.metrics["vocabulary_variants"] >= len(set(spelled.values()))
 
 
-@pytest.mark.calibration
-def test_gsm8k_contradicting_final_answers(tmp_path: Path, isolated_config: Path) -> None:
-    rows = jsonl_rows("gsm8k", "train.jsonl", limit=1000)
+@pytest.mark.parametrize("name", [pytest.param("gsm8k", marks=pytest.mark.calibration), "math"])
+def test_contradicting_final_answers(name: str, tmp_path: Path, isolated_config: Path) -> None:
+    if name == "gsm8k":
+        rows = jsonl_rows("gsm8k", "train.jsonl", limit=1000)
+    else:
+        rows = sample_jsonl("math_word_problems.jsonl")
     clean = audit(write_jsonl(tmp_path / "clean.jsonl", rows), only=["outputs"]).check("outputs")
     assert clean.metrics["final_answer_pattern"] == "#### <answer>"
     assert clean.metrics["contradictions"] == 0 and clean.status == "pass"
@@ -90,28 +116,31 @@ def test_gsm8k_contradicting_final_answers(tmp_path: Path, isolated_config: Path
     assert {f.data["reason"] for f in check.findings if f.code == "LBL006"} == {"different final answers"}
 
 
-@pytest.mark.calibration
-def test_gsm8k_rows_without_final_answer_break_the_format(tmp_path: Path, isolated_config: Path) -> None:
-    rows = jsonl_rows("gsm8k", "train.jsonl", limit=300)
-    for row in (10, 50, 200):
+def test_rows_without_final_answer_break_the_format(tmp_path: Path, isolated_config: Path) -> None:
+    rows = sample_jsonl("math_word_problems.jsonl")
+    clean = audit(write_jsonl(tmp_path / "clean.jsonl", rows), only=["outputs"]).check("outputs")
+    assert clean.metrics["format_breaks"] == 0 and not [f for f in clean.findings if f.code == "LBL007"]
+    for row in (10, 50, 90):
         rows[row] = {**rows[row], "answer": rows[row]["answer"].rsplit("####", 1)[0].strip()}
     check = audit(write_jsonl(tmp_path / "gsm.jsonl", rows), only=["outputs"]).check("outputs")
     breaks = [f for f in check.findings if f.code == "LBL007"]
-    assert [(f.data["rule"], f.rows) for f in breaks] == [("final-answer line", (11, 51, 201))]
+    assert [(f.data["rule"], f.rows) for f in breaks] == [("final-answer line", (11, 51, 91))]
     assert check.metrics["format_breaks"] == 3 and check.status == "warn"
 
 
-@pytest.mark.calibration
 def test_tool_call_rows_breaking_the_schema(tmp_path: Path, isolated_config: Path) -> None:
-    rows = jsonl_rows("openai_cookbook", "drone_training.jsonl")
-    led = [i for i, r in enumerate(rows) if "color" in r["messages"][-1]["tool_calls"][0]["function"]["arguments"]]
-    call = rows[led[0]]["messages"][-1]["tool_calls"][0]["function"]
-    arguments = json.loads(call["arguments"])
-    call["arguments"] = json.dumps({**arguments, "color": 255})
-    rows[5]["messages"][-1] = {"role": "assistant", "content": "Taking off now."}
-    check = audit(write_jsonl(tmp_path / "drone.jsonl", rows), only=["outputs"]).check("outputs")
+    rows = sample_jsonl("tool_calls.jsonl")
+    clean = audit(write_jsonl(tmp_path / "clean.jsonl", rows), only=["outputs"]).check("outputs")
+    assert clean.status == "pass" and clean.metrics["format_breaks"] == 0
+    calls = [r["messages"][-1]["tool_calls"][0]["function"] for r in rows]
+    slots = [i for i, call in enumerate(calls) if "time_slot" in call["arguments"]]
+    call = rows[slots[2]]["messages"][-1]["tool_calls"][0]["function"]
+    call["arguments"] = json.dumps({**json.loads(call["arguments"]), "time_slot": 18})
+    rows[5]["messages"][-1] = {"role": "assistant", "content": "I have opened a damage claim for you."}
+    check = audit(write_jsonl(tmp_path / "tools.jsonl", rows), only=["outputs"]).check("outputs")
     rules = {f.data["rule"]: f.rows for f in check.findings if f.code == "LBL007"}
-    assert rules == {"tool call or text reply": (6,), "type of tool argument configure_led_display.color": (led[0] + 1,)}
+    assert rules == {"tool call or text reply": (6,),
+                     "type of tool argument reschedule_delivery.time_slot": (slots[2] + 1,)}
 
 
 def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolated_config: Path) -> None:
@@ -132,10 +161,8 @@ def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolate
     assert [f.rows for f in diverging] == [(66, 112, len(rows) + 1)]
 
 
-@pytest.mark.calibration
 def test_too_many_conflicts_fail(tmp_path: Path, isolated_config: Path) -> None:
-    shared_file("openai_cookbook", "dbpedia_samples.jsonl")
-    rows = classification_rows("dbpedia")
+    rows = intent_rows()
     rng = random.Random(1)
     labels = sorted({r["label"] for r in rows})
     copies = [{"text": r["text"], "label": rng.choice([l for l in labels if l != r["label"]])} for r in rows[:20]]
@@ -167,6 +194,21 @@ def test_spelling_groups_fold_and_typos_but_not_digits_or_short_labels() -> None
 def test_banking77_intents_are_not_spelling_variants() -> None:
     with open(shared_file("banking77", "train.csv"), encoding="utf-8") as handle:
         assert spelling_groups([r["category"] for r in csv.DictReader(handle)], 0.1, 5) == []
+
+
+TRAVEL_INTENTS = ["book_flight", "book_hotel", "cancel_flight", "cancel_hotel", "change_flight", "change_hotel",
+                  "check_in", "check_out", "flight_status", "flight_delay", "baggage_fee", "baggage_lost", "baggage_damaged",
+                  "seat_upgrade", "seat_selection", "refund_status", "refund_request", "car_rental", "car_return",
+                  "visa_info", "travel_insurance", "meal_preference", "pet_policy", "late_checkout", "early_checkin"]
+
+
+def test_distinct_intent_names_are_not_spelling_variants() -> None:
+    intents = sorted({r["label"] for r in intent_rows()})
+    assert len(intents) == 10 and spelling_groups(intents, 0.1, 5) == []
+    assert spelling_groups(TRAVEL_INTENTS, 0.1, 5) == []
+    groups = spelling_groups(TRAVEL_INTENTS + ["Book_Flight", "cancel-hotel", "chekc_in"], 0.1, 5)
+    assert sorted(map(sorted, groups)) == [["Book_Flight", "book_flight"], ["cancel-hotel", "cancel_hotel"],
+                                           ["check_in", "chekc_in"]]
 
 
 def test_final_answers_and_markers() -> None:

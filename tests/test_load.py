@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import InputError
-from auditor.load import LoadOptions, load_dataset
 from auditor.formats import FieldMap
+from auditor.load import LoadOptions, load_dataset
 from tests.conftest import SAMPLE, shared_file
 
 
@@ -16,50 +16,63 @@ def lines_of(dataset, code: str) -> list[int]:
     return sorted(r for f in dataset.findings if f.code == code for r in f.rows)
 
 
-@pytest.mark.calibration
-def test_toy_chat_names_missing_user(toy_chat: Path) -> None:
-    ds = load_dataset(toy_chat, "train")
+@pytest.mark.parametrize("name", [pytest.param("toy", marks=pytest.mark.calibration), "cheerful"])
+def test_flawed_chat_names_missing_user(name: str, request: pytest.FixtureRequest) -> None:
+    path = request.getfixturevalue("toy_chat") if name == "toy" else SAMPLE / "broken" / "cheerful_chat.jsonl"
+    ds = load_dataset(path, "train")
     assert (ds.format, ds.rows_read, ds.rows_valid) == ("chat", 5, 4)
     assert lines_of(ds, "FMT004") == [4]
     assert ds.frame.filter(ds.frame["line"] == 3)["system"].to_list() == [None]
 
 
-@pytest.mark.calibration
-def test_drone_tool_calls_load_without_errors() -> None:
-    ds = load_dataset(shared_file("openai_cookbook", "drone_training.jsonl"), "train")
-    assert ds.rows_valid == ds.rows_read == 103
+@pytest.mark.parametrize("source, rows, first_call", [
+    pytest.param(("openai_cookbook", "drone_training.jsonl"), 103, ("takeoff_drone", {"altitude": 100}),
+                 marks=pytest.mark.calibration),
+    ((), 46, ("track_parcel", {"tracking_number": "PX-104522"})),
+])
+def test_tool_calls_load_without_errors(source: tuple[str, ...], rows: int, first_call: tuple[str, dict]) -> None:
+    ds = load_dataset(shared_file(*source) if source else SAMPLE / "tool_calls.jsonl", "train")
+    assert ds.rows_valid == ds.rows_read == rows
     assert not [f for f in ds.findings if f.severity == "error"]
     assert ds.valid["tool_calls"].all()
     first = json.loads(ds.valid["output"][0])
-    assert first[0]["name"] == "takeoff_drone" and first[0]["arguments"] == {"altitude": 100}
+    assert (first[0]["name"], first[0]["arguments"]) == first_call
     assert ds.task == "generation"
 
 
-@pytest.mark.calibration
-@pytest.mark.parametrize("parts, labels", [(("openai_cookbook", "dbpedia_samples.jsonl"), 14), (("banking77", "train.csv"), 77)])
-def test_classification_sets_are_detected(parts: tuple[str, str], labels: int) -> None:
-    ds = load_dataset(shared_file(*parts), "train")
+@pytest.mark.parametrize("source, labels", [
+    pytest.param(("openai_cookbook", "dbpedia_samples.jsonl"), 14, marks=pytest.mark.calibration),
+    pytest.param(("banking77", "train.csv"), 77, marks=pytest.mark.calibration),
+    ("bank_intents.csv", 10), ("tickets.csv", 8)])
+def test_classification_sets_are_detected(source: tuple[str, str] | str, labels: int) -> None:
+    ds = load_dataset(SAMPLE / source if isinstance(source, str) else shared_file(*source), "train")
     assert ds.task == "classification"
     assert len(ds.labels()) == labels
 
 
-@pytest.mark.calibration
-def test_gsm8k_is_prompt_completion() -> None:
-    ds = load_dataset(shared_file("gsm8k", "test.jsonl"), "train")
+def test_math_word_problems_are_prompt_completion() -> None:
+    ds = load_dataset(SAMPLE / "math_word_problems.jsonl", "train")
     assert ds.format == "prompt_completion" and ds.task == "generation"
     assert ds.fields == {"input": "question", "output": "answer"}
-    assert ds.rows_valid == 1319
-    assert ds.valid["output"][0].rstrip().split("\n")[-1].startswith("####")
+    assert ds.rows_valid == ds.rows_read == 101 and not ds.findings
+    assert all(o.rstrip().split("\n")[-1].startswith("#### ") for o in ds.valid["output"].to_list())
 
 
-@pytest.mark.calibration
-def test_csv_line_numbers_follow_physical_lines(banking_train: Path) -> None:
-    ds = load_dataset(banking_train, "train")
-    assert ds.frame["line"][0] == 2
+def test_csv_line_numbers_follow_physical_lines(tmp_path: Path) -> None:
+    text = (SAMPLE / "bank_intents.csv").read_text(encoding="utf-8").split("\n")
+    text[5] = '"\nhi, my card was stolen\n\n and I need a new one",card_lost_or_stolen'
+    text[9] = '"top up failed again, ""insufficient funds"" it says",top_up_failed'
+    path = tmp_path / "intents.csv"
+    path.write_text("\n".join(text), encoding="utf-8")
+    ds = load_dataset(path, "train")
+    assert ds.frame["line"][0] == 2 and ds.rows_valid == 240
+    lines = ds.frame["line"].to_list()
+    assert lines[3:10] == [5, 6, 10, 11, 12, 13, 14], "a quoted record spans lines 6-9; the next starts at 10"
     multi_line = ds.frame.filter(ds.frame["input"].str.starts_with("\n"))
-    assert 1292 in multi_line["line"].to_list()
-    raw = banking_train.read_text(encoding="utf-8").split("\n")
-    assert raw[1292 - 1].strip() == '"'
+    assert multi_line["line"].to_list() == [6]
+    quoted = ds.frame.filter(ds.frame["line"] == 13)["input"].to_list()
+    assert quoted == ['top up failed again, "insufficient funds" it says']
+    assert ds.frame["line"][-1] == 244
 
 
 def test_chat_classification_from_short_repeated_replies(tmp_path: Path) -> None:
@@ -173,12 +186,12 @@ def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, mes
     assert "\n" not in str(info.value) and name in str(info.value)
 
 
-@pytest.mark.parametrize("name", [pytest.param("toy", marks=pytest.mark.calibration), "sample", "broken"])
-def test_great_expectations_and_polars_suites_agree(name: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("name", ["cheerful", "sample", "broken"])
+def test_great_expectations_and_polars_suites_agree(name: str) -> None:
     from checks.format import DEFAULTS, suite_findings
 
-    path = request.getfixturevalue("toy_chat") if name == "toy" else {
-        "sample": SAMPLE / "support_train.jsonl", "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
+    path = {"cheerful": SAMPLE / "broken" / "cheerful_chat.jsonl", "sample": SAMPLE / "support_train.jsonl",
+            "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
     dataset = load_dataset(path, "train")
     with_gx = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60})
     with_polars = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60, "use_great_expectations": False})

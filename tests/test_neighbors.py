@@ -1,6 +1,7 @@
 """The neighbour graph: exact below `ann_from`, HNSW past it, with the same findings on real data."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 
 from auditor.confident import ModelParams, out_of_fold_probabilities
 from auditor.neighbors import hnsw_index, nearest, neighbour_graph
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 
 def clustered(n: int, dim: int = 48, centres: int = 60, seed: int = 0) -> np.ndarray:
@@ -68,9 +69,35 @@ def audit_findings(path: Path, ann_from: int) -> dict[str, list[tuple[str, str, 
     return {c.id: [(f.code, f.message, tuple(f.rows)) for f in c.findings] for c in report.checks}
 
 
+def reworded_word_problems(folder: Path) -> tuple[Path, set[tuple[int, ...]]]:
+    """The sample word problems with lines 5, 30, 60 and 90 asked again in other words (appended as 102-105)."""
+    lines = (SAMPLE / "math_word_problems.jsonl").read_text(encoding="utf-8").splitlines()
+    for n in (5, 30, 60, 90):
+        row = json.loads(lines[n - 1])
+        question = row["question"]
+        row["question"] = (question.replace("How many", "Exactly how many", 1) if "How many" in question
+                           else question.rstrip("?") + ", exactly?")
+        lines.append(json.dumps(row))
+    path = folder / "word_problems.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path, {(5, 102), (30, 103), (60, 104), (90, 105)}
+
+
 @pytest.mark.calibration
 @pytest.mark.parametrize("parts", [("banking77", "train.csv"), ("gsm8k", "train.jsonl")])
 def test_findings_identical_with_the_ann_threshold_forced_low(parts: tuple[str, str]) -> None:
     path = shared_file(*parts)
     exact, approx = audit_findings(path, 10**9), audit_findings(path, 2)
     assert exact == approx
+
+
+def test_sample_findings_identical_with_the_ann_threshold_forced_low(tmp_path: Path) -> None:
+    """Both stand-ins, where the graph decides findings: the two ambiguous bank queries (label vote) and four
+    reworded word problems (near duplicates)."""
+    bank = audit_findings(SAMPLE / "bank_intents.csv", 10**9)
+    assert bank == audit_findings(SAMPLE / "bank_intents.csv", 2)
+    assert {rows for code, _, rows in bank["labels"] if code == "LBL005"} == {(94,), (185,)}
+    path, reworded = reworded_word_problems(tmp_path)
+    math = audit_findings(path, 10**9)
+    assert math == audit_findings(path, 2)
+    assert {rows for code, _, rows in math["duplicates"] if code == "DUP002"} == reworded

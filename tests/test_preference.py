@@ -13,7 +13,7 @@ from auditor.pairs import is_refusal, mismatch, one_word_apart
 from auditor.report import html_report, markdown
 from auditor.text import normalize
 from bench.preference_bench import DEFECTS, flagged_rows, gsm8k, inject, math_pairs, scores
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 NO_NEAR = {"preference": {"near_prompts": False}}
 GOOD = "Open the app, tap Card, then Reset PIN and follow the steps."
@@ -220,6 +220,27 @@ def test_not_refusals(text: str) -> None:
     assert not is_refusal(text)
 
 
+def sample_math(limit: int | None = None) -> list[tuple[str, str]]:
+    """The hand-written word problems in sample_data (GSM8K's shape: a worked answer ending in `#### n`)."""
+    rows = [json.loads(line) for line in (SAMPLE / "math_word_problems.jsonl").read_text(encoding="utf-8").splitlines()]
+    return [(r["question"], r["answer"]) for r in rows[:limit]]
+
+
+def sample_lines(name: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (SAMPLE / name).read_text(encoding="utf-8").splitlines()]
+
+
+def test_refusal_patterns_on_sample_replies() -> None:
+    replies = [answer for _, answer in sample_math()]
+    replies += [r["output"] for r in sample_lines("instructions.jsonl")]
+    replies += [m["content"] for r in sample_lines("support_train.jsonl") for m in r["messages"]
+                if m["role"] == "assistant"]
+    flagged = [text for text in replies if is_refusal(text)]
+    assert len(replies) > 340 and sum("sorry" in t.lower() or "cannot" in t.lower() for t in replies) > 5
+    assert flagged == [sample_lines("instructions.jsonl")[11]["output"]]
+    assert flagged[0].startswith("You are requesting personal information.")
+
+
 @pytest.mark.calibration
 def test_refusal_patterns_on_real_replies() -> None:
     replies = [json.loads(line)["answer"] for line in open(shared_file("gsm8k", "train.jsonl"), encoding="utf-8")]
@@ -242,24 +263,26 @@ def test_ratings_ties_reversed_and_margins(tmp_path: Path, isolated_config: Path
     assert check.metrics["ratings"]["margin_counts"] == {"-5": 1, "0": 1, "5": 1, "8": 1}
 
 
-@pytest.mark.calibration
-def test_length_bias_on_gsm8k_pairs(tmp_path: Path, isolated_config: Path) -> None:
-    shared_file("gsm8k", "train.jsonl")
-    rows = gsm8k(300)
+def test_length_bias_on_math_pairs(tmp_path: Path, isolated_config: Path) -> None:
+    rows = sample_math()
     for shorter, expected in ((True, True), (False, False)):
         path = write_jsonl(tmp_path / f"len_{shorter}.jsonl", math_pairs(rows, random.Random(7), shorter=shorter))
         check = audit(path, only=["preference"], overrides=NO_NEAR).check("preference")
         assert any(f.code == "PREF005" for f in check.findings) is expected, check.metrics["length"]
         bins = check.metrics["length"]["ratio_bins"]
-        assert sum(b["pairs"] for b in bins) == check.metrics["length"]["pairs"] == 300
+        assert sum(b["pairs"] for b in bins) == check.metrics["length"]["pairs"] == len(rows) == 101
     assert check.metrics["length"]["predictiveness"] < 0.6
 
 
-@pytest.mark.calibration
-def test_injected_defects_on_gsm8k_are_found(tmp_path: Path, isolated_config: Path) -> None:
-    shared_file("gsm8k", "train.jsonl")
-    rows = gsm8k(400)
-    noisy, truth = inject(math_pairs(rows, random.Random(1)), random.Random(3), 0.04, [q for q, _ in gsm8k(600)[500:]])
+@pytest.mark.parametrize("source", [pytest.param("gsm8k", marks=pytest.mark.calibration), "sample"])
+def test_injected_defects_are_found(source: str, tmp_path: Path, isolated_config: Path) -> None:
+    if source == "gsm8k":
+        shared_file("gsm8k", "train.jsonl")
+        rows, rate, others = gsm8k(400), 0.04, [q for q, _ in gsm8k(600)[500:]]
+    else:
+        rows, rate, others = sample_math(80), 0.05, [q for q, _ in sample_math()[80:]]
+    noisy, truth = inject(math_pairs(rows, random.Random(1)), random.Random(3), rate, others)
+    assert min(len(lines) for lines in truth.values()) >= 4
     report = audit(write_jsonl(tmp_path / "noisy.jsonl", noisy), only=["format", "preference", "size"])
     assert not [f for f in report.check("format").findings if f.code == "FMT016"]
     check = report.check("preference")

@@ -89,17 +89,39 @@ def test_invalid_settings_are_error_results(tmp_path: Path, isolated_config: Pat
     assert audit(path, only=["sensitive"], overrides={"sensitive": {"allow_patterns": ["("]}}).check("sensitive").status == "error"
 
 
-@pytest.mark.parametrize("parts", [("banking77", "train.csv"), ("gsm8k", "train.jsonl"),
-                                   ("openai_cookbook", "drone_training.jsonl"), ("openai_cookbook", "dbpedia_samples.jsonl")])
 @pytest.mark.calibration
-def test_clean_real_sets_have_no_findings(parts: tuple[str, str], isolated_config: Path) -> None:
-    result = audit(shared_file(*parts), only=["sensitive"]).check("sensitive")
-    assert result.status == "pass" and result.findings == () and result.metrics["rows_scanned"] > 100
+def test_clean_real_sets_have_no_findings(isolated_config: Path) -> None:
+    for parts in (("banking77", "train.csv"), ("gsm8k", "train.jsonl"), ("openai_cookbook", "drone_training.jsonl"),
+                  ("openai_cookbook", "dbpedia_samples.jsonl")):
+        result = audit(shared_file(*parts), only=["sensitive"]).check("sensitive")
+        assert result.status == "pass" and result.findings == () and result.metrics["rows_scanned"] > 100, parts
+
+
+@pytest.mark.parametrize("name, rows", [("math_word_problems.jsonl", 101), ("bank_intents.csv", 240),
+                                        ("tool_calls.jsonl", 46), ("tickets.csv", 160)])
+def test_clean_sample_sets_have_no_findings(name: str, rows: int, isolated_config: Path) -> None:
+    """Prices, quantities, decimals, dates, times, tracking and locker ids, 4-digit PINs: none is personal data."""
+    result = audit(SAMPLE / name, only=["sensitive"]).check("sensitive")
+    assert result.status == "pass" and result.findings == () and result.metrics["rows_scanned"] == rows
 
 
 def test_sample_training_set_is_clean(isolated_config: Path) -> None:
     result = audit(SAMPLE / "support_train.jsonl", only=["sensitive"]).check("sensitive")
     assert result.status == "pass" and result.metrics["rows_affected"] == 0
+
+
+def test_contact_details_written_into_instructions_are_found(isolated_config: Path) -> None:
+    path = SAMPLE / "instructions.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    result = audit(path, only=["sensitive"]).check("sensitive")
+    by_code = {f.code: f for f in result.findings}
+    assert set(by_code) == {"PII001", "PII002"} and result.status == "warn"
+    conference = next(n for n, r in enumerate(rows, 1) if "participants at the conference" in r["instruction"])
+    listing = next(n for n, r in enumerate(rows, 1) if "Call us at" in r["input"])
+    assert by_code["PII001"].rows == (conference,) and by_code["PII001"].data["matches"] == 12
+    assert by_code["PII001"].data["by_field"] == {"input": 6, "output": 6}
+    assert by_code["PII002"].rows == (listing,) and by_code["PII002"].data["matches"] == 2
+    assert "555-0148" not in json.dumps([f.to_dict() for f in result.findings])
 
 
 @pytest.mark.calibration

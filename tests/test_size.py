@@ -6,6 +6,18 @@ from pathlib import Path
 import pytest
 
 from auditor.api import audit
+from tests.conftest import SAMPLE
+
+
+def intents_with_repeats(folder: Path) -> Path:
+    """The hand-written bank intents (240 rows, line 1 the header) with 4 exact repeats and 2 re-typed ones appended."""
+    lines = (SAMPLE / "bank_intents.csv").read_text(encoding="utf-8").splitlines()
+    extra = [lines[3], lines[40], lines[41], lines[200]]
+    text, label = lines[77].rsplit(",", 1)
+    extra += [f"{text.upper()},{label}", f"{lines[150].rsplit(',', 1)[0].lower()}  ,{lines[150].rsplit(',', 1)[1]}"]
+    path = folder / "intents.csv"
+    path.write_text("\n".join(lines + extra) + "\n", encoding="utf-8")
+    return path
 
 
 @pytest.mark.calibration
@@ -21,15 +33,35 @@ def test_banking77_is_strong(banking_train: Path, isolated_config: Path) -> None
     assert len(dropped) == size.metrics["duplicate_rows"]
 
 
-@pytest.mark.calibration
-def test_exact_only_counting(banking_train: Path, isolated_config: Path) -> None:
-    (isolated_config / "ftaudit.toml").write_text("[size]\ncount_near_duplicates = false\n")
+def test_intents_are_strong_with_lower_thresholds(isolated_config: Path) -> None:
+    path = intents_with_repeats(isolated_config)
+    (isolated_config / "ftaudit.toml").write_text("[size]\nminimum_from = 50\npreferred_from = 120\n"
+                                                  "strong_from = 200\n")
+    report = audit(path, only=["size"])
+    size = report.check("size")
+    assert size.metrics["tier"] == "strong" and report.verdict.size_tier == "strong"
+    assert size.metrics["labels"] == 10 and report.inputs["train"].labels == 10
+    assert size.metrics["exact_duplicate_rows"] == 6, "4 verbatim, 2 differing in case and spacing only"
+    assert size.metrics["usable_examples"] == 246 - size.metrics["duplicate_rows"] == 240
+    assert report.verdict.decision == "fine-tune"
+    dropped = next(f for f in size.findings if f.code == "SIZE002").rows
+    assert dropped == (242, 243, 244, 245, 246, 247)
+
+
+def test_exact_only_counting(isolated_config: Path) -> None:
+    path = intents_with_repeats(isolated_config)
     from auditor.embed import Embedder
 
     embedder = Embedder(cache_dir=None, quiet=True)
-    size = audit(banking_train, only=["size"], embedder=embedder).check("size")
+    counted = audit(path, only=["size"], embedder=embedder).check("size")
+    assert embedder.stats.texts > 0, "near-duplicate counting (the default) embeds the rows"
+    (isolated_config / "ftaudit.toml").write_text("[size]\ncount_near_duplicates = false\n")
+    embedder = Embedder(cache_dir=None, quiet=True)
+    size = audit(path, only=["size"], embedder=embedder).check("size")
     assert embedder.stats.texts == 0, "exact-only counting must not embed anything"
-    assert size.metrics["near_duplicate_rows"] == 0 and size.metrics["duplicate_rows"] == size.metrics["exact_duplicate_rows"] >= 4
+    assert size.metrics["near_duplicate_rows"] == 0
+    assert size.metrics["duplicate_rows"] == size.metrics["exact_duplicate_rows"] == 6
+    assert counted.metrics["exact_duplicate_rows"] == 6
 
 
 def test_tiers_and_thin_labels(tmp_path: Path, isolated_config: Path) -> None:

@@ -20,13 +20,24 @@ from auditor.targets import SHIPPED, resolve_target, template_source
 from auditor.targets.plan import template_messages
 from auditor.targets.render import TemplateError
 from auditor.verdict import Ruling, tokens_ruling
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"  # tiktoken_ext/openai_public.py
 LLAMA3_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
               r"|\s+(?!\S)|\s+")  # Meta's llama3 tokenizer.py
 QWEN_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
             r"|\s+(?!\S)|\s+")  # Qwen's tokenizer.json pre-tokenizer (after NFC)
+SOURCES = [pytest.param("real", marks=pytest.mark.calibration), "sample"]  # ../shared/data or sample_data stand-ins
+
+
+def word_problems(source: str, name: str = "train.jsonl") -> Path:
+    """GSM8K, or its hand-written stand-in (same {"question", "answer": "... #### n"} shape)."""
+    return shared_file("gsm8k", name) if source == "real" else SAMPLE / "math_word_problems.jsonl"
+
+
+def tool_calls(source: str) -> Path:
+    """The cookbook's drone function-calling set, or its stand-in (one tool call per row, 7 tools)."""
+    return shared_file("openai_cookbook", "drone_training.jsonl") if source == "real" else SAMPLE / "tool_calls.jsonl"
 
 
 def ranks(name: str) -> tuple[dict[bytes, int], dict[str, int]]:
@@ -130,14 +141,13 @@ def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
     return audit(path, only=["tokens"], overrides={"tokens": {"target": target, **tokens}}).check("tokens")
 
 
-@pytest.mark.calibration
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("target", list(SHIPPED))
-def test_counts_match_the_reference_tokenizer_on_gsm8k_and_drone(target: str, isolated_config: Path) -> None:
-    datasets = [(shared_file("gsm8k", "train.jsonl"), 300),
-                (shared_file("openai_cookbook", "drone_training.jsonl"), 200)]
-    for path, limit in datasets:
-        if target == "mistral-nemo" and "drone" in path.name:
-            continue  # mistral-common requires 9-character tool-call ids, which the drone set does not have
+def test_counts_match_the_reference_tokenizer_on_word_problems_and_tool_calls(target: str, source: str,
+                                                                              isolated_config: Path) -> None:
+    for path, limit in [(word_problems(source), 300), (tool_calls(source), 200)]:
+        if target == "mistral-nemo" and path == tool_calls(source):
+            continue  # mistral-common requires 9-character tool-call ids, which neither tool-calling set has
         ours = audited_tokens(path, target).row_values["train"]["tokens"]
         expected = {line: reference_count(target, messages, tools)
                     for line, (messages, tools) in enumerate(raw_rows(path, limit), 1)}
@@ -145,7 +155,6 @@ def test_counts_match_the_reference_tokenizer_on_gsm8k_and_drone(target: str, is
         assert got == expected, f"{target} on {path.name}"
 
 
-@pytest.mark.calibration
 def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_path: Path,
                                                                             isolated_config: Path) -> None:
     tools = [{"type": "function", "function": {"name": "land", "description": "Land the drone",
@@ -164,11 +173,11 @@ def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_
     assert ours == {1: mistral_reference(conversations[0], None), 2: mistral_reference(conversations[1], tools)}
 
 
-def constructed_set(tmp_path: Path, target: str) -> tuple[Path, dict[str, set[int]]]:
-    """Real GSM8K questions; normal rows, replies padded far past 512 tokens, prompts far past 512 tokens, and rows
-    whose only reply is masked (weight 0)."""
+def constructed_set(tmp_path: Path, target: str, source: str) -> tuple[Path, dict[str, set[int]]]:
+    """GSM8K (or stand-in) questions; normal rows, replies padded far past 512 tokens, prompts far past 512 tokens,
+    and rows whose only reply is masked (weight 0)."""
     encoder = resolve_target(target).encoder()
-    rows = [json.loads(t) for t in shared_file("gsm8k", "train.jsonl").read_text(encoding="utf-8").splitlines()[:40]]
+    rows = [json.loads(t) for t in word_problems(source).read_text(encoding="utf-8").splitlines()[:40]]
     pad = " Then we check the arithmetic once more step by step."
     lines, kinds = [], {"long_reply": set(), "long_prompt": set(), "masked": set()}
     for n, row in enumerate(rows, 1):
@@ -194,10 +203,11 @@ def constructed_set(tmp_path: Path, target: str) -> tuple[Path, dict[str, set[in
     return path, kinds
 
 
-@pytest.mark.calibration
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("target", ["llama3", "qwen3", "mistral-nemo", "openai-o200k"])
-def test_truncation_modes_name_exactly_the_constructed_rows(target: str, tmp_path: Path, isolated_config: Path) -> None:
-    path, kinds = constructed_set(tmp_path, target)
+def test_truncation_modes_name_exactly_the_constructed_rows(target: str, source: str, tmp_path: Path,
+                                                           isolated_config: Path) -> None:
+    path, kinds = constructed_set(tmp_path, target, source)
     over = kinds["long_reply"] | kinds["long_prompt"]
     expected_untrainable = {"keep_start": kinds["long_prompt"] | kinds["masked"], "keep_end": kinds["masked"],
                             "drop": over | kinds["masked"], "prompt_first": kinds["masked"]}
@@ -285,9 +295,9 @@ def test_unknown_target_is_a_usage_error(tmp_path: Path, isolated_config: Path) 
     assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == list(SHIPPED)
 
 
-@pytest.mark.calibration
-def test_every_target_works_with_the_network_disabled(tmp_path: Path) -> None:
-    gsm8k = shared_file("gsm8k", "test.jsonl")
+@pytest.mark.parametrize("source", SOURCES)
+def test_every_target_works_with_the_network_disabled(source: str, tmp_path: Path) -> None:
+    gsm8k = word_problems(source, "test.jsonl")
     hook = tmp_path / "nonet"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
@@ -413,9 +423,8 @@ def test_turns_located_after_the_header_equal_the_prefix_renders(target: str) ->
     assert spans_both_ways(target, [(m, None) for m in TRICKY]) > 0
 
 
-@pytest.mark.calibration
-def test_turns_located_after_the_header_equal_the_prefix_renders_on_real_data() -> None:
-    rows = raw_rows(shared_file("openai_cookbook", "drone_training.jsonl"), 30) + \
-        raw_rows(shared_file("gsm8k", "train.jsonl"), 30)
-    for target in ("llama3", "qwen3"):  # mistral-common's template refuses the drone set's tool-call ids
+@pytest.mark.parametrize("source", SOURCES)
+def test_turns_located_after_the_header_equal_the_prefix_renders_on_data_files(source: str) -> None:
+    rows = raw_rows(tool_calls(source), 30) + raw_rows(word_problems(source), 30)
+    for target in ("llama3", "qwen3"):  # mistral-common's template refuses both sets' tool-call ids
         assert spans_both_ways(target, rows) >= 160
