@@ -5,6 +5,7 @@ members is at least `min_similarity`, so the number of clusters follows from the
 `max_points` rows, a seeded sample is clustered (the linkage costs O(n²)) and every other row
 joins the cluster whose centroid is nearest, when that centroid is at least `min_similarity` away.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,8 +39,9 @@ def _agglomerate(vectors: np.ndarray, min_similarity: float) -> np.ndarray:
 
     if len(vectors) < 2:
         return np.zeros(len(vectors), dtype=np.int64)
-    model = AgglomerativeClustering(n_clusters=None, distance_threshold=1.0 - min_similarity,
-                                    metric="cosine", linkage="average")
+    model = AgglomerativeClustering(
+        n_clusters=None, distance_threshold=1.0 - min_similarity, metric="cosine", linkage="average"
+    )
     return model.fit_predict(vectors)
 
 
@@ -47,8 +49,12 @@ def cluster_vectors(vectors: np.ndarray, min_similarity: float, max_points: int,
     vectors = np.asarray(vectors, dtype=np.float32)
     n = len(vectors)
     if n == 0:
-        return Clusters(np.empty(0, dtype=np.int64), np.empty((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32))
-    sampled = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
+        return Clusters(
+            np.empty(0, dtype=np.int64), np.empty((0, vectors.shape[1] if vectors.ndim == 2 else 0), np.float32)
+        )
+    sampled = (
+        np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
+    )
     sample_label = _agglomerate(vectors[sampled], min_similarity)
     n_clusters = int(sample_label.max()) + 1
     sums = np.zeros((n_clusters, vectors.shape[1]), dtype=np.float64)

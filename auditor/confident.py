@@ -10,6 +10,7 @@ and that many rows, lowest probability of their given label first, are suspected
 prefers another label (cleanlab's `low_self_confidence` filter with its default `off_diagonal`
 count) and that label's probability reaches a fraction of its own threshold.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,11 +34,11 @@ class ModelParams:
 
 @dataclass(frozen=True)
 class LabelIssues:
-    suspected: np.ndarray         # bool per row
-    predicted: np.ndarray         # most probable label per row
-    score: np.ndarray             # 1 - probability of the given label
-    thresholds: np.ndarray        # per-class confidence thresholds
-    confident_joint: np.ndarray   # (given, confident guess) counts
+    suspected: np.ndarray  # bool per row
+    predicted: np.ndarray  # most probable label per row
+    score: np.ndarray  # 1 - probability of the given label
+    thresholds: np.ndarray  # per-class confidence thresholds
+    confident_joint: np.ndarray  # (given, confident guess) counts
     estimated_issues: int
 
 
@@ -57,15 +58,15 @@ def rerank(queries: np.ndarray, base: np.ndarray, candidates: np.ndarray, k: int
     similarity = np.full((len(queries), k), -np.inf, np.float32)
     step = max(1, 8_000_000 // max(candidates.shape[1] * base.shape[1], 1))
     for start in range(0, len(queries), step):
-        chosen = candidates[start:start + step]
-        sims = np.einsum("ij,ikj->ik", queries[start:start + step], base[np.maximum(chosen, 0)])
-        sims[(chosen < 0) | repeated[start:start + step]] = -np.inf
+        chosen = candidates[start : start + step]
+        sims = np.einsum("ij,ikj->ik", queries[start : start + step], base[np.maximum(chosen, 0)])
+        sims[(chosen < 0) | repeated[start : start + step]] = -np.inf
         keep = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         best = np.take_along_axis(sims, keep, axis=1)
         found = np.take_along_axis(chosen, keep, axis=1)
         width = best.shape[1]
-        index[start:start + step, :width] = np.where(np.isfinite(best), found, -1)
-        similarity[start:start + step, :width] = best
+        index[start : start + step, :width] = np.where(np.isfinite(best), found, -1)
+        similarity[start : start + step, :width] = best
     return index, similarity
 
 
@@ -84,8 +85,14 @@ def group_candidates(ann: Any, rep_rows: Sequence[int], groups: np.ndarray, vect
 CANDIDATE_SLACK = 60
 
 
-def neighbour_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                            params: ModelParams, candidates: np.ndarray | None = None) -> np.ndarray:
+def neighbour_probabilities(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    n_classes: int,
+    params: ModelParams,
+    candidates: np.ndarray | None = None,
+) -> np.ndarray:
     """Vote of the k most similar other groups, weighted exp((cosine - 1) / temperature); a group votes
     with its label distribution, so a duplicated row is one voice and never votes for itself. Without
     `candidates` the k nearest groups are found exactly; with them (per group, candidate group ids from an
@@ -148,8 +155,9 @@ def calibrate(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> np.ndarr
     return softmax(scores, in_place=True)
 
 
-def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                               params: ModelParams) -> np.ndarray:
+def discriminant_probabilities(
+    vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int, params: ModelParams
+) -> np.ndarray:
     """Out-of-fold probabilities of a linear discriminant (pooled covariance shrunk towards a scaled identity,
     as scikit-learn's LDA with `shrinkage`); folds never split a duplicate group. Each fold's model is the
     full-data sums minus the fold's, so ten folds cost little more than one fit. Its small dense algebra runs
@@ -160,14 +168,16 @@ def discriminant_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: 
         return _discriminant(vectors, labels, groups, n_classes, params)
 
 
-def _discriminant(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                  params: ModelParams) -> np.ndarray:
+def _discriminant(
+    vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int, params: ModelParams
+) -> np.ndarray:
     from scipy.sparse import csr_matrix
     from sklearn.model_selection import GroupKFold
 
     x = np.ascontiguousarray(vectors, dtype=np.float32)
-    onehot = csr_matrix((np.ones(len(labels), dtype=np.float32), (np.arange(len(labels)), labels)),
-                        shape=(len(labels), n_classes))
+    onehot = csr_matrix(
+        (np.ones(len(labels), dtype=np.float32), (np.arange(len(labels)), labels)), shape=(len(labels), n_classes)
+    )
     scatter = (x.T @ x).astype(np.float64)
     sums = np.asarray(onehot.T @ x, dtype=np.float64)
     counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
@@ -190,8 +200,15 @@ def _discriminant(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n
     return calibrate(scores, labels, params.seed)
 
 
-def out_of_fold_probabilities(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int,
-                              params: ModelParams, ann: Any = None, rep_rows: Sequence[int] = ()) -> np.ndarray:
+def out_of_fold_probabilities(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    n_classes: int,
+    params: ModelParams,
+    ann: Any = None,
+    rep_rows: Sequence[int] = (),
+) -> np.ndarray:
     """(n, n_classes) probabilities of every label for every row, each row held out of its own model. With
     `ann` (an approximate index over the rows `rep_rows`, one per distinct input) the neighbour vote draws its
     candidates from it instead of comparing every group with every other."""
@@ -223,10 +240,10 @@ def find_label_issues(probabilities: np.ndarray, labels: np.ndarray, confident_f
     guess = np.zeros(n, dtype=np.int64)
     has_guess = np.zeros(n, dtype=bool)
     for start in range(0, n, 8192):
-        block = probabilities[start:start + 8192]
+        block = probabilities[start : start + 8192]
         confident = block >= thresholds - 1e-9
-        guess[start:start + 8192] = np.where(confident, block, -1.0).argmax(axis=1)
-        has_guess[start:start + 8192] = confident.any(axis=1)
+        guess[start : start + 8192] = np.where(confident, block, -1.0).argmax(axis=1)
+        has_guess[start : start + 8192] = confident.any(axis=1)
     joint = np.zeros((n_classes, n_classes), dtype=np.int64)
     np.add.at(joint, (labels[has_guess], guess[has_guess]), 1)
     estimated = int(joint.sum() - np.trace(joint))
@@ -238,8 +255,16 @@ def find_label_issues(probabilities: np.ndarray, labels: np.ndarray, confident_f
     return LabelIssues(suspected, predicted, score, thresholds, joint, estimated)
 
 
-def learning_curve(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, n_classes: int, params: ModelParams,
-                   fractions: Sequence[float], full: np.ndarray | None = None, max_groups: int = 0) -> dict[str, float]:
+def learning_curve(
+    vectors: np.ndarray,
+    labels: np.ndarray,
+    groups: np.ndarray,
+    n_classes: int,
+    params: ModelParams,
+    fractions: Sequence[float],
+    full: np.ndarray | None = None,
+    max_groups: int = 0,
+) -> dict[str, float]:
     """Out-of-fold accuracy when only a random share of the duplicate groups is available. With `max_groups`
     (> 0) and more groups than that, the curve is drawn on a seeded sample of `max_groups` groups (its last
     step then refits on the sample rather than reusing `full`), so its cost stops growing with the set."""
@@ -256,7 +281,8 @@ def learning_curve(vectors: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
         if fraction >= 1 and full is not None:
             probabilities = full
         else:
-            probabilities = out_of_fold_probabilities(vectors[chosen], labels[chosen], groups[chosen], n_classes,
-                                                      params)
+            probabilities = out_of_fold_probabilities(
+                vectors[chosen], labels[chosen], groups[chosen], n_classes, params
+            )
         curve[str(fraction)] = round(float((probabilities.argmax(axis=1) == labels[chosen]).mean()), 4)
     return curve

@@ -10,6 +10,7 @@ the code that computed it. An unchanged file is answered from there without impo
 checks or the config machinery. Entries are written atomically; one that cannot be read or does
 not match its key is ignored and redone.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,10 @@ from auditor import __version__
 from auditor.errors import InputError
 
 MAX_REASONS = 3
-FAST: dict[str, dict[str, Any]] = {"format": {"use_great_expectations": False},
-                                   "labels": {"learning_curve_fractions": []}}
+FAST: dict[str, dict[str, Any]] = {
+    "format": {"use_great_expectations": False},
+    "labels": {"learning_curve_fractions": []},
+}
 ENTRY_VERSION = 2
 
 
@@ -84,6 +87,7 @@ def input_hashes(path: str, production: str | None, eval_file: str | None) -> di
 def raw_config(config_file: str | None) -> tuple[str, Mapping[str, Any]] | None:
     """(source, table) as the config loader finds them, read but not validated (a key covers them as written);
     None when they cannot be read (the full path then reports why)."""
+
     def read(path: Path) -> dict[str, Any]:
         return tomllib.loads(path.read_text(encoding="utf-8"))
 
@@ -106,8 +110,9 @@ def raw_config(config_file: str | None) -> tuple[str, Mapping[str, Any]] | None:
     return "defaults", {}
 
 
-def raw_value(table: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]], section: str, key: str,
-              default: Any) -> Any:
+def raw_value(
+    table: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any]], section: str, key: str, default: Any
+) -> Any:
     for source in (overrides, table):
         values = source.get(section)
         if isinstance(values, Mapping) and key in values:
@@ -118,8 +123,14 @@ def raw_value(table: Mapping[str, Any], overrides: Mapping[str, Mapping[str, Any
 class Plan:
     """What the gate needs before auditing, from the config as written: the files, the cache and the key parts."""
 
-    def __init__(self, files: tuple[str, ...], production: str | None, eval_file: str | None, config_file: str | None,
-                 overrides: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self,
+        files: tuple[str, ...],
+        production: str | None,
+        eval_file: str | None,
+        config_file: str | None,
+        overrides: Mapping[str, Mapping[str, Any]],
+    ) -> None:
         found = raw_config(config_file)
         self.usable = found is not None
         source, table = found or ("", {})
@@ -133,17 +144,27 @@ class Plan:
             cache_dir = default_cache_dir()
         use_cache = raw_value(table, overrides, "embedding", "use_cache", True) is True
         self.cache = ResultCache(Path(cache_dir) / "gate" if self.usable and use_cache and cache_dir else None)
-        self.parts = {"source": source, "table": table, "overrides": overrides, "cwd": str(Path.cwd()),
-                      "env_cache": os.environ.get("FTAUDIT_CACHE_DIR"), "tool": __version__}
+        self.parts = {
+            "source": source,
+            "table": table,
+            "overrides": overrides,
+            "cwd": str(Path.cwd()),
+            "env_cache": os.environ.get("FTAUDIT_CACHE_DIR"),
+            "tool": __version__,
+        }
         if self.cache.folder is not None:
             self.parts["code"] = code_fingerprint()
             self.parts["model"] = model_version(str(raw_value(table, overrides, "embedding", "model", "")))
 
-    def agrees(self, production: str | None, eval_file: str | None, train: list[str], cache_dir: str,
-               use_cache: bool) -> bool:
+    def agrees(
+        self, production: str | None, eval_file: str | None, train: list[str], cache_dir: str, use_cache: bool
+    ) -> bool:
         """Whether the validated config picks what this plan picked (else nothing is cached)."""
-        return (self.production, self.eval, self.train) == (production, eval_file, train) and use_cache and \
-            self.cache.folder == Path(cache_dir) / "gate"
+        return (
+            (self.production, self.eval, self.train) == (production, eval_file, train)
+            and use_cache
+            and self.cache.folder == Path(cache_dir) / "gate"
+        )
 
     def key(self, path: str) -> str:
         if self.cache.folder is None:
@@ -168,8 +189,13 @@ class ResultCache:
             entry = json.loads((self.folder / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError):
             return None
-        if (not isinstance(entry, dict) or entry.get("version") != ENTRY_VERSION or entry.get("key") != key
-                or not isinstance(entry.get("text"), str) or not isinstance(entry.get("ok"), bool)):
+        if (
+            not isinstance(entry, dict)
+            or entry.get("version") != ENTRY_VERSION
+            or entry.get("key") != key
+            or not isinstance(entry.get("text"), str)
+            or not isinstance(entry.get("ok"), bool)
+        ):
             return None
         return entry["text"], entry["ok"]
 
@@ -179,8 +205,9 @@ class ResultCache:
         from auditor.io import write_atomic
 
         try:
-            write_atomic(self.folder / f"{key}.json",
-                         json.dumps({"version": ENTRY_VERSION, "key": key, "ok": ok, "text": text}))
+            write_atomic(
+                self.folder / f"{key}.json", json.dumps({"version": ENTRY_VERSION, "key": key, "ok": ok, "text": text})
+            )
         except InputError:
             pass  # a cache that cannot be written only costs the next run its shortcut
 
@@ -189,8 +216,10 @@ def gate_line(path: str, verdict: Any, minimum: str) -> tuple[str, bool]:
     from auditor.verdict import rank
 
     ok = rank(verdict.decision) >= rank(minimum)
-    head = (f"{'PASS' if ok else 'FAIL'} {path}: {verdict.decision} (gate needs {minimum} or better) · "
-            f"{verdict.usable_examples:,} usable · readiness {verdict.readiness_score}/100")
+    head = (
+        f"{'PASS' if ok else 'FAIL'} {path}: {verdict.decision} (gate needs {minimum} or better) · "
+        f"{verdict.usable_examples:,} usable · readiness {verdict.readiness_score}/100"
+    )
     if ok:
         return head, True
     held = [c["source"] for c in verdict.caps]
@@ -198,8 +227,14 @@ def gate_line(path: str, verdict: Any, minimum: str) -> tuple[str, bool]:
     return head + "".join(f"\n  - {r}" for r in reasons[:MAX_REASONS]), False
 
 
-def run_gate(files: tuple[str, ...], production: str | None, eval_file: str | None, config_file: str | None,
-             overrides: Mapping[str, Mapping[str, Any]], quiet: bool) -> Iterator[tuple[str, bool]]:
+def run_gate(
+    files: tuple[str, ...],
+    production: str | None,
+    eval_file: str | None,
+    config_file: str | None,
+    overrides: Mapping[str, Mapping[str, Any]],
+    quiet: bool,
+) -> Iterator[tuple[str, bool]]:
     """One line per file: PASS/FAIL, decision against the minimum, and the blocking reasons."""
     plan = Plan(files, production, eval_file, config_file, overrides)
     if plan.train:

@@ -1,4 +1,5 @@
 """Confidence intervals for proportions."""
+
 from __future__ import annotations
 
 import math

@@ -10,6 +10,7 @@ normalised to role/content/train/tool_calls/name/tool_call_id/reasoning, compact
 `rejected_messages`, `chosen_rating`, `rejected_rating`, `kto_label` (preference rows), `images`, `record_keys`,
 then `input_chars`, `output_chars`, `task`.
 """
+
 from __future__ import annotations
 
 import gc
@@ -31,8 +32,18 @@ try:
 except ImportError:  # a dependency; the standard encoder writes the same text
     orjson = None  # type: ignore[assignment]
 
-__all__ = ["COLUMNS", "EXTENSIONS", "Dataset", "LoadOptions", "RawRecord", "file_kind", "load_dataset", "load_records",
-           "read_bytes", "read_records"]
+__all__ = [
+    "COLUMNS",
+    "EXTENSIONS",
+    "Dataset",
+    "LoadOptions",
+    "RawRecord",
+    "file_kind",
+    "load_dataset",
+    "load_records",
+    "read_bytes",
+    "read_records",
+]
 
 DETECT_SAMPLE = 500
 
@@ -40,16 +51,54 @@ DETECT_SAMPLE = 500
 def _schema() -> dict[str, Any]:
     import polars as pl
 
-    return {"line": pl.Int64, "file": pl.String, "file_line": pl.Int64, "valid": pl.Boolean, "error": pl.String,
-            "input": pl.String, "output": pl.String, "label": pl.String, "system": pl.String, "turns": pl.Int32,
-            "roles": pl.String, "tool_calls": pl.Boolean, "tools": pl.String, "messages": pl.String,
-            "rejected": pl.String, "rejected_messages": pl.String, "chosen_rating": pl.Float64,
-            "rejected_rating": pl.Float64, "kto_label": pl.Boolean, "images": pl.Int32, "record_keys": pl.String}
+    return {
+        "line": pl.Int64,
+        "file": pl.String,
+        "file_line": pl.Int64,
+        "valid": pl.Boolean,
+        "error": pl.String,
+        "input": pl.String,
+        "output": pl.String,
+        "label": pl.String,
+        "system": pl.String,
+        "turns": pl.Int32,
+        "roles": pl.String,
+        "tool_calls": pl.Boolean,
+        "tools": pl.String,
+        "messages": pl.String,
+        "rejected": pl.String,
+        "rejected_messages": pl.String,
+        "chosen_rating": pl.Float64,
+        "rejected_rating": pl.Float64,
+        "kto_label": pl.Boolean,
+        "images": pl.Int32,
+        "record_keys": pl.String,
+    }
 
 
-COLUMNS = ("line", "file", "file_line", "valid", "error", "input", "output", "label", "system", "turns", "roles",
-           "tool_calls", "tools", "messages", "rejected", "rejected_messages", "chosen_rating", "rejected_rating",
-           "kto_label", "images", "record_keys")
+COLUMNS = (
+    "line",
+    "file",
+    "file_line",
+    "valid",
+    "error",
+    "input",
+    "output",
+    "label",
+    "system",
+    "turns",
+    "roles",
+    "tool_calls",
+    "tools",
+    "messages",
+    "rejected",
+    "rejected_messages",
+    "chosen_rating",
+    "rejected_rating",
+    "kto_label",
+    "images",
+    "record_keys",
+)
 
 
 @dataclass(frozen=True)
@@ -98,8 +147,10 @@ def infer_task(outputs: list[str], has_tool_calls: bool, options: LoadOptions) -
     distinct = len(set(o.strip() for o in outputs))
     words = sorted(len(o.split()) for o in outputs)
     p95_words = words[int(0.95 * (len(words) - 1))]
-    if (2 <= distinct < len(outputs) * options.classification_max_distinct_ratio
-            and p95_words <= options.classification_max_label_words):
+    if (
+        2 <= distinct < len(outputs) * options.classification_max_distinct_ratio
+        and p95_words <= options.classification_max_label_words
+    ):
         return "classification"
     return "generation"
 
@@ -131,8 +182,21 @@ def choose_format(records: list[RawRecord], path: Path, split: str, options: Loa
     return fmt
 
 
-PARSED = ("input", "output", "label", "system", "turns", "roles", "tool_calls", "tools", "rejected", "chosen_rating",
-          "rejected_rating", "kto_label", "images")
+PARSED = (
+    "input",
+    "output",
+    "label",
+    "system",
+    "turns",
+    "roles",
+    "tool_calls",
+    "tools",
+    "rejected",
+    "chosen_rating",
+    "rejected_rating",
+    "kto_label",
+    "images",
+)
 
 
 class Columns:
@@ -153,9 +217,13 @@ class Columns:
 
         raws, parsed = self.raws, self.parsed
         data: dict[str, Any] = {
-            "line": [r.line for r in raws], "file": [r.file for r in raws], "file_line": [r.file_line for r in raws],
-            "valid": [p is not None for p in parsed], "error": self.errors,
-            "record_keys": [",".join(r.record) if type(r.record) is dict else None for r in raws]}
+            "line": [r.line for r in raws],
+            "file": [r.file for r in raws],
+            "file_line": [r.file_line for r in raws],
+            "valid": [p is not None for p in parsed],
+            "error": self.errors,
+            "record_keys": [",".join(r.record) if type(r.record) is dict else None for r in raws],
+        }
         empty = (None,) * (len(PARSED) + 2)
         values = attrgetter(*PARSED, "messages", "rejected_messages")
         rows = [values(p) if p is not None else empty for p in parsed]
@@ -179,8 +247,9 @@ def dumps(messages: list[dict[str, Any]] | None) -> str | None:
     return _ENCODE(messages)
 
 
-def parse_records(records: list[RawRecord], fmt: RecordFormat | None, split: str, options: LoadOptions,
-                  findings: list[Finding]) -> Columns:
+def parse_records(
+    records: list[RawRecord], fmt: RecordFormat | None, split: str, options: LoadOptions, findings: list[Finding]
+) -> Columns:
     needs_output = split != "production"
     columns = Columns()
     for raw in records:
@@ -196,8 +265,11 @@ def parse_records(records: list[RawRecord], fmt: RecordFormat | None, split: str
             code, reason = exc.code, exc.reason
             if code == "FMT003" and reason.startswith("missing"):
                 other = other_format(fmt.name, raw.record, needs_output) if fmt.auto else None
-                code, reason = (("FMT015", f"a {other} record in a file read as {fmt.name}") if other
-                                else (code, f"{reason} (file read as {fmt.name})"))
+                code, reason = (
+                    ("FMT015", f"a {other} record in a file read as {fmt.name}")
+                    if other
+                    else (code, f"{reason} (file read as {fmt.name})")
+                )
             findings.append(Finding(code, "error", f"{where}: {reason}", (raw.line,), split=split))
             columns.add(raw, None, reason)
             continue
@@ -212,8 +284,10 @@ def media_finding(frame: Any, path: Path, split: str) -> list[Finding]:
     if not with_media.height:
         return []
     parts = int(with_media["images"].sum())
-    message = (f"{path.name}: {with_media.height} row(s) carry {parts} image/file part(s); they are counted, "
-               "not audited (only the text is embedded and checked)")
+    message = (
+        f"{path.name}: {with_media.height} row(s) carry {parts} image/file part(s); they are counted, "
+        "not audited (only the text is embedded and checked)"
+    )
     return [Finding("FMT017", "info", message, tuple(with_media["line"].to_list()), {"parts": parts}, split)]
 
 

@@ -5,6 +5,7 @@ The HNSW index is built on one thread, so a run's neighbours never depend on thr
 the same file gives the same report. Recall@10 against exact search on real embeddings is
 measured by bench/scale_bench.py (≥ 0.98 with the defaults here).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,13 +29,13 @@ class NeighbourGraph:
     """Within one set: each row's k nearest other rows, and the pairs (i < j) among them at or above
     `min_similarity`."""
 
-    index: np.ndarray       # (n, k) int32, -1 where fewer than k neighbours exist
+    index: np.ndarray  # (n, k) int32, -1 where fewer than k neighbours exist
     similarity: np.ndarray  # (n, k) float32, descending per row
     pair_i: np.ndarray
     pair_j: np.ndarray
     pair_similarity: np.ndarray
     min_similarity: float
-    ann: Any = None         # the HNSW index over the vectors when the graph is approximate, else None
+    ann: Any = None  # the HNSW index over the vectors when the graph is approximate, else None
 
 
 def _topk(sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +52,10 @@ def _pad(index: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.nd
     missing = k - index.shape[1]
     if missing <= 0:
         return index, sims
-    return (np.pad(index, ((0, 0), (0, missing)), constant_values=-1),
-            np.pad(sims, ((0, 0), (0, missing)), constant_values=-np.inf).astype(np.float32))
+    return (
+        np.pad(index, ((0, 0), (0, missing)), constant_values=-1),
+        np.pad(sims, ((0, 0), (0, missing)), constant_values=-np.inf).astype(np.float32),
+    )
 
 
 def hnsw_index(vectors: np.ndarray) -> Any:
@@ -116,8 +119,15 @@ def neighbour_graph(vectors: np.ndarray, k: int, min_similarity: float, ann_from
     keep = (cols >= 0) & (sims >= min_similarity)
     low, high = np.minimum(rows[keep], cols[keep]), np.maximum(rows[keep], cols[keep])
     keys, first = np.unique(low * max(n, 1) + high, return_index=True)
-    return NeighbourGraph(index, similarity, (keys // max(n, 1)).astype(np.int32), (keys % max(n, 1)).astype(np.int32),
-                          sims[keep][first].astype(np.float32), float(min_similarity), ann)
+    return NeighbourGraph(
+        index,
+        similarity,
+        (keys // max(n, 1)).astype(np.int32),
+        (keys % max(n, 1)).astype(np.int32),
+        sims[keep][first].astype(np.float32),
+        float(min_similarity),
+        ann,
+    )
 
 
 def exact_search(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

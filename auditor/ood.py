@@ -15,6 +15,7 @@ any class. Sets without labels use k-means clusters of their inputs as stand-in 
 chosen by the silhouette of a sample. Nothing here depends on the embedding model's similarity
 scale: every comparison is against the training set's own scores.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,12 +63,13 @@ def _shrunk_precision(residuals: np.ndarray, shrinkage: float | None) -> tuple[n
     empirical = residuals.T @ residuals / max(1, len(residuals))
     dimensions = empirical.shape[0]
     covariance = (1.0 - shrinkage) * empirical
-    covariance.flat[::dimensions + 1] += shrinkage * max(float(np.trace(empirical)) / dimensions, 1e-12)
+    covariance.flat[:: dimensions + 1] += shrinkage * max(float(np.trace(empirical)) / dimensions, 1e-12)
     return np.linalg.inv(covariance), shrinkage
 
 
-def fit_gaussians(vectors: np.ndarray, classes: np.ndarray, n_classes: int = 0,
-                  shrinkage: tuple[float, float] | None = None) -> Gaussians:
+def fit_gaussians(
+    vectors: np.ndarray, classes: np.ndarray, n_classes: int = 0, shrinkage: tuple[float, float] | None = None
+) -> Gaussians:
     """Class means, a Ledoit-Wolf shrunk shared covariance, and the background Gaussian; classes are 0..C-1
     (a class with no row here never wins). `shrinkage` reuses intensities found on a larger set."""
     x = np.asarray(vectors, dtype=np.float64)
@@ -83,12 +85,16 @@ def fit_gaussians(vectors: np.ndarray, classes: np.ndarray, n_classes: int = 0,
 
 def _squared_distances(x: np.ndarray, means: np.ndarray, precision: np.ndarray) -> np.ndarray:
     projected = x @ precision
-    return ((projected * x).sum(axis=1)[:, None] - 2.0 * projected @ means.T
-            + ((means @ precision) * means).sum(axis=1)[None, :])
+    return (
+        (projected * x).sum(axis=1)[:, None]
+        - 2.0 * projected @ means.T
+        + ((means @ precision) * means).sum(axis=1)[None, :]
+    )
 
 
-def mahalanobis_scores(model: Gaussians, vectors: np.ndarray, own: np.ndarray | None = None,
-                       block: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mahalanobis_scores(
+    model: Gaussians, vectors: np.ndarray, own: np.ndarray | None = None, block: int = 4096
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(minus the relative Mahalanobis distance, minus the plain one, nearest class) per row: higher is more typical.
 
     With `own` (the rows' classes, when they are training rows) each row's distance to its own class uses the
@@ -98,18 +104,18 @@ def mahalanobis_scores(model: Gaussians, vectors: np.ndarray, own: np.ndarray | 
     plain = np.empty(len(vectors))
     best = np.empty(len(vectors), dtype=np.int64)
     for start in range(0, len(vectors), block):
-        x = np.asarray(vectors[start:start + block], dtype=np.float64)
+        x = np.asarray(vectors[start : start + block], dtype=np.float64)
         distances = _squared_distances(x, model.means, model.precision)
         distances[:, model.counts == 0] = np.inf
         if own is not None:
-            mine = own[start:start + block]
+            mine = own[start : start + block]
             n = model.counts[mine].astype(np.float64)
             distances[np.arange(len(x)), mine] *= np.where(n > 1, (n / np.maximum(n - 1, 1)) ** 2, np.inf)
         centred = x - model.background_mean
         background = ((centred @ model.background_precision) * centred).sum(axis=1)
-        best[start:start + block] = distances.argmin(axis=1)
-        score[start:start + block] = background - distances.min(axis=1)
-        plain[start:start + block] = -distances.min(axis=1)
+        best[start : start + block] = distances.argmin(axis=1)
+        score[start : start + block] = background - distances.min(axis=1)
+        plain[start : start + block] = -distances.min(axis=1)
     return score, plain, best
 
 
@@ -120,9 +126,15 @@ def in_sample_enough(vectors: np.ndarray) -> bool:
     return len(vectors) >= IN_SAMPLE_ROWS_PER_DIMENSION * vectors.shape[1]
 
 
-def cross_fitted_mahalanobis(vectors: np.ndarray, classes: np.ndarray, n_classes: int,
-                              shrinkage: tuple[float, float] | None = None, in_sample: bool | None = None,
-                              folds: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def cross_fitted_mahalanobis(
+    vectors: np.ndarray,
+    classes: np.ndarray,
+    n_classes: int,
+    shrinkage: tuple[float, float] | None = None,
+    in_sample: bool | None = None,
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each training row's own score. With fewer than 10 rows per dimension, from Gaussians fitted without its
     fold (the covariance is estimated from the rows themselves: in-sample it would flatter them against new
     inputs); with more, in-sample with the row left out of its class mean (the covariance barely moves)."""
@@ -157,9 +169,15 @@ def leave_one_out_cosine(vectors: np.ndarray) -> np.ndarray:
     return np.where(self_first, similarity[:, 1], similarity[:, 0])
 
 
-def build_reference(vectors: np.ndarray, classes: np.ndarray, loo_cosine: np.ndarray, weight: float,
-                    far: float = 0.01, shrinkage: tuple[float, float] | None = None,
-                    in_sample: bool | None = None) -> tuple[Reference, Gaussians, np.ndarray]:
+def build_reference(
+    vectors: np.ndarray,
+    classes: np.ndarray,
+    loo_cosine: np.ndarray,
+    weight: float,
+    far: float = 0.01,
+    shrinkage: tuple[float, float] | None = None,
+    in_sample: bool | None = None,
+) -> tuple[Reference, Gaussians, np.ndarray]:
     """The reference, the Gaussians, and each training row's own leave-one-out coverage score."""
     model = fit_gaussians(vectors, classes, 0, shrinkage)
     if in_sample_enough(vectors) if in_sample is None else in_sample:
@@ -212,8 +230,11 @@ def kmeans(vectors: np.ndarray, k: int, seed: int) -> np.ndarray:
 
     if k <= 1 or len(vectors) <= k:
         return np.zeros(len(vectors), dtype=np.int64)
-    model = (KMeans(k, n_init=1, random_state=seed) if len(vectors) <= 20_000
-             else MiniBatchKMeans(k, n_init=3, random_state=seed, batch_size=4096))
+    model = (
+        KMeans(k, n_init=1, random_state=seed)
+        if len(vectors) <= 20_000
+        else MiniBatchKMeans(k, n_init=3, random_state=seed, batch_size=4096)
+    )
     return model.fit_predict(np.asarray(vectors, dtype=np.float32)).astype(np.int64)
 
 
@@ -241,11 +262,20 @@ def clustered_share(hits: np.ndarray, rows: np.ndarray) -> tuple[float, float]:
     if groups < 2:
         return share, float(np.sqrt(share * (1 - share) / total))
     residual = hits[used] - share * rows[used]
-    return share, float(np.sqrt(groups / (groups - 1) * (residual ** 2).sum()) / total)
+    return share, float(np.sqrt(groups / (groups - 1) * (residual**2).sum()) / total)
 
 
-def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: float, far: float, folds: int,
-              sample: int, seed: int, shrinkage: tuple[float, float] | None = None) -> Calibration | None:
+def calibrate(
+    vectors: np.ndarray,
+    classes: np.ndarray,
+    level: float,
+    weight: float,
+    far: float,
+    folds: int,
+    sample: int,
+    seed: int,
+    shrinkage: tuple[float, float] | None = None,
+) -> Calibration | None:
     """Hold out classes (and a share of the other rows) fold by fold, rebuild the rule, count what it covers.
 
     The rebuilt reference is scored as the whole set is (in-sample when the whole set has ≥ 10 rows per
@@ -279,8 +309,9 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
         reference_rows = ~out & ~held
         _, remapped = np.unique(y[reference_rows], return_inverse=True)
         base = x[reference_rows]
-        reference, model, _ = build_reference(base, remapped, leave_one_out_cosine(base),
-                                              weight if remapped.max() > 0 else 0.0, far, shrinkage, in_sample)
+        reference, model, _ = build_reference(
+            base, remapped, leave_one_out_cosine(base), weight if remapped.max() > 0 else 0.0, far, shrinkage, in_sample
+        )
         for mask, is_in in ((held, True), (out, False)):
             if not mask.any():
                 continue
@@ -296,8 +327,9 @@ def calibrate(vectors: np.ndarray, classes: np.ndarray, level: float, weight: fl
 def informative(calibration: Calibration | None) -> bool:
     """Whether held-out classes tell the rule's false coverage: they are covered at most half as often as held-out
     rows of seen classes (stand-in clusters of a generative set often overlap so much that they are not)."""
-    return (calibration is not None and calibration.rows_out > 0
-            and calibration.covered_out <= calibration.covered_in / 2)
+    return (
+        calibration is not None and calibration.rows_out > 0 and calibration.covered_out <= calibration.covered_in / 2
+    )
 
 
 def interval(covered: int, trials: int, calibration: Calibration | None) -> tuple[float, float]:

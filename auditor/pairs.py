@@ -4,6 +4,7 @@ Computed once per audit (`pair_analysis(ctx)`, memoised on the context): which p
 that do not answer the same prompt, identical or near-identical sides, tied or reversed ratings,
 contradicting preferences, repeated pairs, and KTO rows labelled both ways.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,43 @@ if TYPE_CHECKING:
 
 # Pair issues, strongest first: a row is annotated with the first that applies.
 MISMATCHED, IDENTICAL, RATING, CONTRADICTORY, KTO_CONFLICT, DUPLICATE = (
-    "PREF001", "PREF002", "PREF004", "PREF003", "PREF010", "PREF007")
+    "PREF001",
+    "PREF002",
+    "PREF004",
+    "PREF003",
+    "PREF010",
+    "PREF007",
+)
 ISSUE_ORDER = (MISMATCHED, IDENTICAL, RATING, CONTRADICTORY, KTO_CONFLICT, DUPLICATE)
-MEANINGFUL_WORDS = frozenset({
-    "no", "not", "never", "none", "nothing", "nobody", "nor", "neither", "without", "yes", "cannot", "true", "false",
-    "correct", "incorrect", "right", "wrong", "always", "all", "any", "some", "more", "less", "before", "after",
-})
+MEANINGFUL_WORDS = frozenset(
+    {
+        "no",
+        "not",
+        "never",
+        "none",
+        "nothing",
+        "nobody",
+        "nor",
+        "neither",
+        "without",
+        "yes",
+        "cannot",
+        "true",
+        "false",
+        "correct",
+        "incorrect",
+        "right",
+        "wrong",
+        "always",
+        "all",
+        "any",
+        "some",
+        "more",
+        "less",
+        "before",
+        "after",
+    }
+)
 _WORD_EDGES = "\"'`.,;:!?()[]{}<>*_~"
 
 
@@ -46,8 +78,13 @@ class PairAnalysis:
     @property
     def inconsistent(self) -> set[int]:
         """Lines with nothing (or the opposite) to learn: mismatched, identical, tied/reversed, contradicting."""
-        return (set(self.mismatched) | set(self.identical) | set(self.ratings) | set(self.contradictions)
-                | set(self.kto_conflicts))
+        return (
+            set(self.mismatched)
+            | set(self.identical)
+            | set(self.ratings)
+            | set(self.contradictions)
+            | set(self.kto_conflicts)
+        )
 
     @property
     def removed(self) -> set[int]:
@@ -61,14 +98,18 @@ class PairAnalysis:
         """Row position -> position of the first row of the same pair (its prompt exactly equal; exact or near):
         a pair's identity is its prompt and both sides, so a prompt asked again with other replies is no repeat."""
         position = {line: k for k, line in enumerate(self.lines)}
-        return ([position[self.exact_duplicates.get(line, line)] for line in self.lines],
-                [position[self.duplicates.get(line, line)] for line in self.lines])
+        return (
+            [position[self.exact_duplicates.get(line, line)] for line in self.lines],
+            [position[self.duplicates.get(line, line)] for line in self.lines],
+        )
 
     def issue(self) -> dict[int, str]:
         """line -> the strongest issue code of that row."""
         found: dict[int, str] = {}
-        for code, lines in zip(ISSUE_ORDER, (self.mismatched, self.identical, self.ratings, self.contradictions,
-                                             self.kto_conflicts, self.duplicates)):
+        for code, lines in zip(
+            ISSUE_ORDER,
+            (self.mismatched, self.identical, self.ratings, self.contradictions, self.kto_conflicts, self.duplicates),
+        ):
             for line in lines:
                 found.setdefault(line, code)
         return found
@@ -151,7 +192,7 @@ def one_word_apart(a: str, b: str, min_words: int) -> bool:
     j = 0
     while j < shortest - i and wa[len(wa) - 1 - j] == wb[len(wb) - 1 - j]:
         j += 1
-    rest_a, rest_b = wa[i:len(wa) - j], wb[i:len(wb) - j]
+    rest_a, rest_b = wa[i : len(wa) - j], wb[i : len(wb) - j]
     if len(rest_a) > 1 or len(rest_b) > 1:
         return False
     return not any(_meaningful(w) for w in rest_a + rest_b)
@@ -211,8 +252,10 @@ def analyse(ctx: AuditContext, split: str = "train") -> PairAnalysis:
                 ratings[line] = "reversed"
 
     skip = set(mismatched) | set(identical)
-    pair_keys = [(g, c, r) if r is not None and line not in skip else None
-                 for line, g, c, r in zip(lines, group, chosen_keys, rejected_keys)]
+    pair_keys = [
+        (g, c, r) if r is not None and line not in skip else None
+        for line, g, c, r in zip(lines, group, chosen_keys, rejected_keys)
+    ]
     contradictions = _opposites(pair_keys, lines)
     duplicates, exact_duplicates = _repeats(lines, paired, group, chosen_keys, rejected_keys, labels, skip), {}
     if duplicates:
@@ -227,12 +270,31 @@ def analyse(ctx: AuditContext, split: str = "train") -> PairAnalysis:
             for label, own in sides.items():
                 for line in own:
                     kto_conflicts[line] = tuple(sides[not label])
-    return PairAnalysis(tuple(lines), tuple(paired), tuple(group), tuple(exact), mismatched, identical, ratings,
-                        contradictions, kto_conflicts, duplicates, near, exact_duplicates)
+    return PairAnalysis(
+        tuple(lines),
+        tuple(paired),
+        tuple(group),
+        tuple(exact),
+        mismatched,
+        identical,
+        ratings,
+        contradictions,
+        kto_conflicts,
+        duplicates,
+        near,
+        exact_duplicates,
+    )
 
 
-def _repeats(lines: Sequence[int], paired: Sequence[bool], group: Sequence[int], chosen: Sequence[str],
-             rejected: Sequence[str | None], labels: Sequence[Any], skip: set[int]) -> dict[int, int]:
+def _repeats(
+    lines: Sequence[int],
+    paired: Sequence[bool],
+    group: Sequence[int],
+    chosen: Sequence[str],
+    rejected: Sequence[str | None],
+    labels: Sequence[Any],
+    skip: set[int],
+) -> dict[int, int]:
     """line -> the first line with the same prompt group and the same sides (KTO: completion and label)."""
     found: dict[int, int] = {}
     first: dict[Any, int] = {}

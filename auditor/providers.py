@@ -3,6 +3,7 @@
 Row rules return a reason when a row breaks them; set rules look at the whole set. Every rule names
 its source; `ftaudit explain PRV` prints them (checks/provider.py renders this table into its docs).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,10 @@ ACCEPTED = {
 }
 MIN_EXAMPLES = {"openai": 10, "azure": 10}
 MAX_EXAMPLE_TOKENS = {"openai": 65_536, "azure": 65_536, "bedrock": 32_000, "vertex": 131_072}
-BEDROCK_KEYS = {"bedrock": {"schemaVersion", "system", "messages", "toolConfig"},
-                "prompt_completion": {"prompt", "completion"}}
+BEDROCK_KEYS = {
+    "bedrock": {"schemaVersion", "system", "messages", "toolConfig"},
+    "prompt_completion": {"prompt", "completion"},
+}
 
 Row = Mapping[str, Any]
 
@@ -104,40 +107,96 @@ def preference_text_only(row: Row, fmt: str) -> str | None:
 
 
 RULES = (
-    Rule("format", "PRV001", ("openai", "azure", "together", "fireworks", "bedrock", "vertex"),
-         "the provider accepts only its own record formats", f"{OPENAI_DOCS}; {TOGETHER_DOCS}; {FIREWORKS_DOCS}; "
-         f"{BEDROCK_DOCS}; {NOVA_DOCS}; {VERTEX_DOCS}"),
-    Rule("system-first", "PRV002", ("together", "fireworks"),
-         "a system message may only be the first message", f"{TOGETHER_DOCS}; {FIREWORKS_DOCS}", system_first),
-    Rule("alternation", "PRV002", ("bedrock", "vertex"),
-         "user and assistant (model) turns alternate, starting with user; tool results belong to the assistant's "
-         "turn", f"{BEDROCK_DOCS}; {NOVA_DOCS}; {VERTEX_DOCS}", alternation),
-    Rule("last-assistant", "PRV002", ("bedrock", "vertex"),
-         "the last turn is an assistant (model) turn", f"{BEDROCK_DOCS}; {VERTEX_DOCS}", ends_with_assistant),
-    Rule("no-extra-keys", "PRV003", ("bedrock",),
-         "no extraneous keys: only schemaVersion, system, messages (toolConfig), or prompt and completion",
-         f"{BEDROCK_DOCS}; {NOVA_DOCS}", extraneous_keys),
-    Rule("min-examples", "PRV004", tuple(MIN_EXAMPLES),
-         "at least 10 training examples", f"{OPENAI_DOCS}; {AZURE_DOCS}"),
-    Rule("example-tokens", "PRV005", tuple(MAX_EXAMPLE_TOKENS),
-         "each example within the model's per-example token limit (max_example_tokens; cl100k_base estimate)",
-         f"{OPENAI_DOCS}; {BEDROCK_DOCS}; {VERTEX_DOCS}"),
-    Rule("mixed-weights", "PRV006", ("fireworks",),
-         "rows with per-message weights are not mixed with rows without them", FIREWORKS_DOCS),
-    Rule("weight-on-assistant", "PRV007", ("openai", "azure", "together", "fireworks"),
-         "`weight` (0 or 1) only on assistant messages", f"{OPENAI_DOCS}; {TOGETHER_DOCS}; {FIREWORKS_DOCS}",
-         weight_on_assistant),
-    Rule("preference-text-only", "PRV008", ("openai", "azure", "together", "fireworks"),
-         "preference examples are single-turn and text only: one preferred and one non-preferred assistant message",
-         f"{OPENAI_DPO}; {TOGETHER_DOCS}", preference_text_only),
-    Rule("homogeneous", "PRV009", ("bedrock",),
-         "a homogeneous set: every record has the same shape (the same keys; all text-only or all with media)",
-         NOVA_DOCS),
+    Rule(
+        "format",
+        "PRV001",
+        ("openai", "azure", "together", "fireworks", "bedrock", "vertex"),
+        "the provider accepts only its own record formats",
+        f"{OPENAI_DOCS}; {TOGETHER_DOCS}; {FIREWORKS_DOCS}; {BEDROCK_DOCS}; {NOVA_DOCS}; {VERTEX_DOCS}",
+    ),
+    Rule(
+        "system-first",
+        "PRV002",
+        ("together", "fireworks"),
+        "a system message may only be the first message",
+        f"{TOGETHER_DOCS}; {FIREWORKS_DOCS}",
+        system_first,
+    ),
+    Rule(
+        "alternation",
+        "PRV002",
+        ("bedrock", "vertex"),
+        "user and assistant (model) turns alternate, starting with user; tool results belong to the assistant's turn",
+        f"{BEDROCK_DOCS}; {NOVA_DOCS}; {VERTEX_DOCS}",
+        alternation,
+    ),
+    Rule(
+        "last-assistant",
+        "PRV002",
+        ("bedrock", "vertex"),
+        "the last turn is an assistant (model) turn",
+        f"{BEDROCK_DOCS}; {VERTEX_DOCS}",
+        ends_with_assistant,
+    ),
+    Rule(
+        "no-extra-keys",
+        "PRV003",
+        ("bedrock",),
+        "no extraneous keys: only schemaVersion, system, messages (toolConfig), or prompt and completion",
+        f"{BEDROCK_DOCS}; {NOVA_DOCS}",
+        extraneous_keys,
+    ),
+    Rule(
+        "min-examples", "PRV004", tuple(MIN_EXAMPLES), "at least 10 training examples", f"{OPENAI_DOCS}; {AZURE_DOCS}"
+    ),
+    Rule(
+        "example-tokens",
+        "PRV005",
+        tuple(MAX_EXAMPLE_TOKENS),
+        "each example within the model's per-example token limit (max_example_tokens; cl100k_base estimate)",
+        f"{OPENAI_DOCS}; {BEDROCK_DOCS}; {VERTEX_DOCS}",
+    ),
+    Rule(
+        "mixed-weights",
+        "PRV006",
+        ("fireworks",),
+        "rows with per-message weights are not mixed with rows without them",
+        FIREWORKS_DOCS,
+    ),
+    Rule(
+        "weight-on-assistant",
+        "PRV007",
+        ("openai", "azure", "together", "fireworks"),
+        "`weight` (0 or 1) only on assistant messages",
+        f"{OPENAI_DOCS}; {TOGETHER_DOCS}; {FIREWORKS_DOCS}",
+        weight_on_assistant,
+    ),
+    Rule(
+        "preference-text-only",
+        "PRV008",
+        ("openai", "azure", "together", "fireworks"),
+        "preference examples are single-turn and text only: one preferred and one non-preferred assistant message",
+        f"{OPENAI_DPO}; {TOGETHER_DOCS}",
+        preference_text_only,
+    ),
+    Rule(
+        "homogeneous",
+        "PRV009",
+        ("bedrock",),
+        "a homogeneous set: every record has the same shape (the same keys; all text-only or all with media)",
+        NOVA_DOCS,
+    ),
 )
 
 
-DOMAINS = {"openai": "openai.com", "azure": "microsoft.com", "together": "together.ai", "fireworks": "fireworks.ai",
-           "bedrock": "aws.amazon.com", "vertex": "cloud.google.com"}
+DOMAINS = {
+    "openai": "openai.com",
+    "azure": "microsoft.com",
+    "together": "together.ai",
+    "fireworks": "fireworks.ai",
+    "bedrock": "aws.amazon.com",
+    "vertex": "cloud.google.com",
+}
 
 
 def source_for(rule: Rule, provider: str) -> str:

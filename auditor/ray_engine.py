@@ -8,6 +8,7 @@ the same model through the same `Embedder` and write the same content-addressed 
 checks then run in this process and find every vector cached. Ray connects to the cluster named by
 RAY_ADDRESS, else starts a local instance. Needs the optional extra: pip install 'ftaudit[ray]'.
 """
+
 from __future__ import annotations
 
 import os
@@ -54,7 +55,7 @@ def shards_to_embed(embedder: Any, texts: list[str], batch_size: int) -> list[li
     missing = [unique[i] for i in np.flatnonzero(~found)]
     ordered = [missing[i] for i in np.argsort([len(t) for t in missing], kind="stable")]
     step = batch_size * BATCHES_PER_SHARD
-    return [ordered[start:start + step] for start in range(0, len(ordered), step)]
+    return [ordered[start : start + step] for start in range(0, len(ordered), step)]
 
 
 def start_ray(quiet: bool) -> Any:
@@ -66,8 +67,13 @@ def start_ray(quiet: bool) -> Any:
     if not ray.is_initialized():
         import logging
 
-        ray.init(address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=not quiet,
-                 logging_level=logging.ERROR, configure_logging=True)
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"),
+            include_dashboard=False,
+            log_to_driver=not quiet,
+            logging_level=logging.ERROR,
+            configure_logging=True,
+        )
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = not quiet
         context.print_on_execution_start = False
@@ -76,8 +82,9 @@ def start_ray(quiet: bool) -> Any:
     return ray
 
 
-def embed_inputs(datasets: Mapping[str, Any], embedding: Mapping[str, Any], quiet: bool = True,
-                 workers: int = 0) -> dict[str, Any]:
+def embed_inputs(
+    datasets: Mapping[str, Any], embedding: Mapping[str, Any], quiet: bool = True, workers: int = 0
+) -> dict[str, Any]:
     """Embed every split's inputs into the cache on Ray; returns what was done (texts, shards, seconds)."""
     from auditor.embed import Embedder
 
@@ -85,8 +92,13 @@ def embed_inputs(datasets: Mapping[str, Any], embedding: Mapping[str, Any], quie
         raise InputError("--engine ray hands the vectors to the audit through the embedding cache; drop --no-cache")
     ray = start_ray(quiet)
     started = time.perf_counter()
-    driver = Embedder(embedding["model"], Path(embedding["cache_dir"]), embedding["batch_size"], quiet=True,
-                      backend=embedding["backend"])
+    driver = Embedder(
+        embedding["model"],
+        Path(embedding["cache_dir"]),
+        embedding["batch_size"],
+        quiet=True,
+        backend=embedding["backend"],
+    )
     workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
     done: dict[str, Any] = {"texts": 0, "shards": 0, "workers": workers}
     for split in SPLIT_ORDER:
@@ -96,20 +108,33 @@ def embed_inputs(datasets: Mapping[str, Any], embedding: Mapping[str, Any], quie
         if not shards:
             continue
         items = ray.data.from_items([{"texts": shard} for shard in shards], override_num_blocks=len(shards))
-        embedded = items.map_batches(ShardEmbedder, batch_size=1, num_cpus=1, concurrency=min(workers, len(shards)),
-                                     max_restarts=0,
-                                     fn_constructor_kwargs={"model": embedding["model"],
-                                                            "cache_dir": str(embedding["cache_dir"]),
-                                                            "batch_size": embedding["batch_size"],
-                                                            "backend": embedding["backend"]})
+        embedded = items.map_batches(
+            ShardEmbedder,
+            batch_size=1,
+            num_cpus=1,
+            concurrency=min(workers, len(shards)),
+            max_restarts=0,
+            fn_constructor_kwargs={
+                "model": embedding["model"],
+                "cache_dir": str(embedding["cache_dir"]),
+                "batch_size": embedding["batch_size"],
+                "backend": embedding["backend"],
+            },
+        )
         done["texts"] += int(embedded.sum("texts"))
         done["shards"] += len(shards)
     done["seconds"] = round(time.perf_counter() - started, 3)
     return done
 
 
-def prepare(train: str, production: str | None, eval_file: str | None, config_file: str | None,
-            overrides: Mapping[str, Mapping[str, Any]], quiet: bool) -> dict[str, Any]:
+def prepare(
+    train: str,
+    production: str | None,
+    eval_file: str | None,
+    config_file: str | None,
+    overrides: Mapping[str, Mapping[str, Any]],
+    quiet: bool,
+) -> dict[str, Any]:
     """Load the inputs as the audit will and embed them on Ray, so that the audit finds every vector cached."""
     from auditor.api import load_inputs, load_options
     from auditor.config import load_config

@@ -1,4 +1,5 @@
 """Distribution shift between two embedded samples: a domain classifier's ROC AUC and a shared 2-D map."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,9 @@ def domain_auc(first: np.ndarray, second: np.ndarray, per_side: int, folds: int,
     features = np.vstack([a, b]).astype(np.float64)
     target = np.r_[np.zeros(len(a)), np.ones(len(b))]
     splits = StratifiedKFold(n_splits=min(folds, len(a), len(b)), shuffle=True, random_state=seed)
-    scores = cross_val_predict(LogisticRegression(C=1.0, max_iter=200), features, target, cv=splits,
-                               method="decision_function")
+    scores = cross_val_predict(
+        LogisticRegression(C=1.0, max_iter=200), features, target, cv=splits, method="decision_function"
+    )
     return float(roc_auc_score(target, scores))
 
 
@@ -49,7 +51,7 @@ def projection(groups: list[np.ndarray], max_points: int, seed: int) -> tuple[li
         return chosen, [np.zeros((len(c), 2)) for c in chosen]
     coordinates = PCA(n_components=2, random_state=seed).fit_transform(stacked.astype(np.float64))
     bounds = np.cumsum([0] + [len(c) for c in chosen])
-    return chosen, [coordinates[bounds[i]:bounds[i + 1]] for i in range(len(chosen))]
+    return chosen, [coordinates[bounds[i] : bounds[i + 1]] for i in range(len(chosen))]
 
 
 def _quotas(sizes: list[int], total: int) -> list[int]:

@@ -4,6 +4,7 @@ Each record keeps the file it came from and its line there (`file`, `file_line`)
 shards read one after another in name order (as `cat` would join them), so it is unique across the set and
 equals `file_line` when there is one file. Parquet and Arrow rows count as one line each.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,16 @@ from typing import IO, Any, NamedTuple, cast
 from auditor.errors import InputError
 from auditor.results import Finding
 
-EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
-              ".parquet": "parquet", ".arrow": "arrow", ".txt": "txt"}
+EXTENSIONS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".arrow": "arrow",
+    ".txt": "txt",
+}
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd"}
 HF_METADATA = {"dataset_info.json", "state.json", "dataset_dict.json"}
 BOM = b"\xef\xbb\xbf"
@@ -156,7 +165,7 @@ def iter_jsonl(lines: Iterable[bytes]) -> Iterator[RawRecord]:
     """Records of JSON Lines given as byte lines (without or with their newline)."""
     for number, raw in enumerate(lines, 1):
         if number == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         raw = raw.rstrip(b"\r\n")
         if not raw or raw.isspace():
             continue
@@ -175,7 +184,7 @@ def iter_json_array(text: str, path: Path) -> Iterator[RawRecord]:
         if pos >= len(text):
             raise InputError(f"{path}:{line}: invalid JSON array (missing closing ']')")
         if text[pos] == "]":
-            if text[pos + 1:].strip():
+            if text[pos + 1 :].strip():
                 raise InputError(f"{path}:{line}: invalid JSON array (more data after its closing ']')")
             return
         try:
@@ -235,7 +244,7 @@ def sniff_delimiter(header: str, path: Path) -> str:
 
 def iter_csv(data: bytes, path: Path) -> Iterator[RawRecord]:
     if data.startswith(BOM):
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     raw_lines = data.split(b"\n")
     hint = ""
     bad_lines: dict[int, RawRecord] = {}
@@ -297,7 +306,7 @@ def iter_table(path: Path, kind: str) -> Iterator[RawRecord]:
 
 def iter_txt(data: bytes) -> Iterator[RawRecord]:
     if data.startswith(BOM):
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     for number, raw in enumerate(data.split(b"\n"), 1):
         raw = raw.rstrip(b"\r")
         if not raw.strip():
@@ -327,8 +336,9 @@ def sniff_kind(data: bytes) -> str:
     return "jsonl" if data[:4096].lstrip(BOM + b" \t\r\n")[:1] in (b"{", b"[") else "csv"
 
 
-def read_one(path: Path, kind: str, compression: str | None, split: str, encoding: str,
-             data: bytes | None = None) -> tuple[list[RawRecord], str, list[Finding], bytes, int]:
+def read_one(
+    path: Path, kind: str, compression: str | None, split: str, encoding: str, data: bytes | None = None
+) -> tuple[list[RawRecord], str, list[Finding], bytes, int]:
     """(records, kind as read, notes, bytes hashed, lines spanned) of one file."""
     if kind == "txt" and split != "production":
         raise InputError(f"{path}: a plain .txt file (one input per line) can only be given as production inputs")
@@ -350,8 +360,14 @@ def read_one(path: Path, kind: str, compression: str | None, split: str, encodin
         by_position = was_array and len(records) > 1 and line_count(data) < len(records) == records[-1].line
         if was_array and (kind == "jsonl" or by_position):
             how = "; its records share lines, so rows are named by their position in the array" if by_position else ""
-            notes.append(Finding("FMT009", "info", f"{path.name} is one JSON array, not JSON Lines; read as an array{how}",
-                                 split=split))
+            notes.append(
+                Finding(
+                    "FMT009",
+                    "info",
+                    f"{path.name} is one JSON array, not JSON Lines; read as an array{how}",
+                    split=split,
+                )
+            )
         kind = "json" if was_array else "jsonl"
     elif kind == "csv":
         records = list(iter_csv(data, path))
@@ -389,8 +405,11 @@ def stream_jsonl(path: Path, compression: str) -> tuple[list[RawRecord], int]:
 def shard_paths(path: Path) -> list[Path]:
     """The data files of a folder (or the matches of a glob), in name order."""
     if path.is_dir():
-        found = [p for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")
-                 and p.name not in HF_METADATA and _known(p)]
+        found = [
+            p
+            for p in sorted(path.iterdir())
+            if p.is_file() and not p.name.startswith(".") and p.name not in HF_METADATA and _known(p)
+        ]
         arrow = [p for p in found if p.suffix == ".arrow"]
         found = arrow or found
         if not found:

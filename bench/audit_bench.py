@@ -6,9 +6,9 @@ user would, in a fresh process. Reports the ratio and the audit's stages.
 
     python -m bench.audit_bench
 """
+
 from __future__ import annotations
 
-import csv
 import json
 import os
 import subprocess
@@ -50,16 +50,32 @@ def main() -> dict:
     with tempfile.TemporaryDirectory() as folder:
         report_path = Path(folder) / "report.json"
         cold_env = {**env, "FTAUDIT_CACHE_DIR": str(Path(folder) / "cache")}
-        audit_wall, result = run([str(Path(sys.executable).with_name("ftaudit")), "audit", str(TRAIN), "--production",
-                                  str(PRODUCTION), "-q", "--format", "json", "-o", str(report_path)], cold_env)
+        audit_wall, result = run(
+            [
+                str(Path(sys.executable).with_name("ftaudit")),
+                "audit",
+                str(TRAIN),
+                "--production",
+                str(PRODUCTION),
+                "-q",
+                "--format",
+                "json",
+                "-o",
+                str(report_path),
+            ],
+            cold_env,
+        )
         if result.returncode:
             raise SystemExit(result.stderr)
         report = json.loads(report_path.read_text())
     ratio = audit_wall / wall
     print(f"ftaudit cold audit: {audit_wall:.1f}s wall -> ratio {ratio:.2f} (goal <= 1.2)")
     embedding = report["embedding"]
-    print(f"  load {report['timings']['load_seconds']:.1f}s · embedding {embedding['seconds']:.1f}s "
-          f"({embedding['computed']} texts, backend {embedding.get('backend')}, model load/export {embedding['model_load_seconds']:.1f}s)")
+    print(
+        f"  load {report['timings']['load_seconds']:.1f}s · embedding {embedding['seconds']:.1f}s "
+        f"({embedding['computed']} texts, backend {embedding.get('backend')}, "
+        f"model load/export {embedding['model_load_seconds']:.1f}s)"
+    )
     for check in report["checks"]:
         print(f"  {check['id']:<11} {check['seconds']:6.2f}s {check['status']}")
     rest = audit_wall - report["timings"]["total_seconds"]

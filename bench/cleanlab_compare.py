@@ -10,6 +10,7 @@ The vectors come from ftaudit's embedding cache and are handed to Datalab as `fe
 processes (start, imports, work), in one run on the same machine, ftaudit as a warm training-set
 audit (every check; embeddings cached).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,7 @@ def main() -> None:
     from auditor.embed import Embedder
 
     with open(TRAIN, encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))[:args.rows]
+        rows = list(csv.DictReader(handle))[: args.rows]
     load = lambda: " ".join(f"{x:.1f}" for x in os.getloadavg())  # noqa: E731
     with tempfile.TemporaryDirectory() as folder:
         train = Path(folder) / "train.csv"
@@ -71,11 +72,21 @@ def main() -> None:
         vectors = embedder.encode([r["text"] for r in rows])
         np.savez(Path(folder) / "data.npz", vectors=vectors, labels=np.array([r["category"] for r in rows]))
         report = Path(folder) / "report.json"
-        audit = [str(Path(sys.executable).with_name("ftaudit")), "audit", str(train), "-q", "--format", "json",
-                 "-o", str(report)]
+        audit = [
+            str(Path(sys.executable).with_name("ftaudit")),
+            "audit",
+            str(train),
+            "-q",
+            "--format",
+            "json",
+            "-o",
+            str(report),
+        ]
         timed(audit)  # warms every cache the audit uses
-        print(f"{len(rows)} rows, {embedder.stats.computed} embedded now, {embedder.stats.cached} from the cache; "
-              f"load {load()}")
+        print(
+            f"{len(rows)} rows, {embedder.stats.computed} embedded now, {embedder.stats.cached} from the cache; "
+            f"load {load()}"
+        )
         for attempt in range(2):
             ours, result = timed(audit)
             if result.returncode:
@@ -86,8 +97,10 @@ def main() -> None:
                 raise SystemExit(peer.stderr[-2000:])
             found, _ = peer.stdout.split()
             checks = " ".join(f"{c['id']}={c['seconds']:.1f}" for c in data["checks"])
-            print(f"run {attempt + 1}: ftaudit warm audit {ours:.1f}s ({checks}) | cleanlab Datalab find_issues "
-                  f"{theirs:.1f}s ({found.replace('|', ' ')}) | ratio {ours / theirs:.2f} (load {load()})")
+            print(
+                f"run {attempt + 1}: ftaudit warm audit {ours:.1f}s ({checks}) | cleanlab Datalab find_issues "
+                f"{theirs:.1f}s ({found.replace('|', ' ')}) | ratio {ours / theirs:.2f} (load {load()})"
+            )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ real log's do. Run it twice to see warm embeddings (the cache is keyed by text).
 
     python -m bench.coverage_scale [--sizes 10000 100000 1000000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,7 @@ from bench.coverage_bench import clinc, context, write_jsonl
 def production_file(path: Path, pool: list[str], lines: int) -> Path:
     with open(path, "w", encoding="utf-8") as handle:
         for start in range(0, lines, len(pool)):
-            handle.write("".join(text + "\n" for text in pool[:min(len(pool), lines - start)]))
+            handle.write("".join(text + "\n" for text in pool[: min(len(pool), lines - start)]))
     return path
 
 
@@ -45,13 +46,19 @@ def measure(train: Path, production: Path, lines: int) -> dict[str, Any]:
     result = run_check(REGISTRY["coverage"], ctx)
     done = time.perf_counter()
     stats = ctx.get_embedder().stats
-    return {"production_lines": lines, "sampled_rows": result.metrics["sampled_rows"],
-            "read_and_train_embeddings_s": round(loaded - started, 2), "hash_all_inputs_s": round(hashed - loaded, 2),
-            "embed_sample_s": round(embedded - hashed, 2), "coverage_check_s": round(done - embedded, 2),
-            "total_s": round(done - started, 2), "texts_embedded_now": stats.computed,
-            "coverage": result.metrics["coverage"],
-            "ci": [result.metrics["coverage_ci_low"], result.metrics["coverage_ci_high"]],
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+    return {
+        "production_lines": lines,
+        "sampled_rows": result.metrics["sampled_rows"],
+        "read_and_train_embeddings_s": round(loaded - started, 2),
+        "hash_all_inputs_s": round(hashed - loaded, 2),
+        "embed_sample_s": round(embedded - hashed, 2),
+        "coverage_check_s": round(done - embedded, 2),
+        "total_s": round(done - started, 2),
+        "texts_embedded_now": stats.computed,
+        "coverage": result.metrics["coverage"],
+        "ci": [result.metrics["coverage_ci_low"], result.metrics["coverage_ci_high"]],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ the near-duplicate groups built on each are identical.
 
     python -m bench.embedding_bench [--rows 3000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,10 @@ def main() -> None:
         vectors = embedder.encode(texts)
         seconds = time.perf_counter() - started
         results[backend] = vectors
-        print(f"{backend:5s} {len(texts) / seconds:6.0f} texts/s  ({seconds:.1f}s for {len(texts)}, "
-              f"model load {embedder.stats.model_load_seconds:.1f}s, backend {embedder.stats.backend})")
+        print(
+            f"{backend:5s} {len(texts) / seconds:6.0f} texts/s  ({seconds:.1f}s for {len(texts)}, "
+            f"model load {embedder.stats.model_load_seconds:.1f}s, backend {embedder.stats.backend})"
+        )
     cosine = (results["onnx"] * results["torch"]).sum(axis=1)
     print(f"cosine onnx vs torch: min {cosine.min():.7f}, mean {cosine.mean():.7f}")
     same = groups(texts, results["onnx"]) == groups(texts, results["torch"])

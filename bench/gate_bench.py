@@ -7,6 +7,7 @@ down by stage from a JSON report made with the gate's settings.
 
     python -m bench.gate_bench [--repeat 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ def snapshot(folder: Path) -> None:
 
 def ftaudit(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": CODE["PYTHONPATH"]}, cwd=CODE["cwd"])
+    result = subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": CODE["PYTHONPATH"]},
+        cwd=CODE["cwd"],
+    )
     return time.perf_counter() - started, result
 
 
@@ -70,8 +76,9 @@ def main() -> None:
         lines = TRAIN.read_text(encoding="utf-8").splitlines(keepends=True)
         train = Path(folder) / "train.csv"
         train.write_text("".join(lines), encoding="utf-8")
-        warm, _ = ftaudit("audit", str(train), "--production", str(PRODUCTION), "-q", "--format", "json",
-                          "-o", str(report))
+        warm, _ = ftaudit(
+            "audit", str(train), "--production", str(PRODUCTION), "-q", "--format", "json", "-o", str(report)
+        )
         print(f"warming audit: {warm:.1f}s (load {load()})")
         first, out = timed_gate(train, 1)
         print(f"first gate on the file (no result cached yet): {first[0]:.2f}s")
@@ -80,28 +87,40 @@ def main() -> None:
         print(f"unchanged file (result cache): {shown(unchanged)} (load {load()})")
         removed = []
         for i in range(args.repeat):
-            train.write_text("".join(lines[:2 + i] + lines[3 + i:]), encoding="utf-8")
+            train.write_text("".join(lines[: 2 + i] + lines[3 + i :]), encoding="utf-8")
             removed += timed_gate(train, 1)[0]
         print(f"changed file, one row removed (every row embedded already): {shown(removed)} (load {load()})")
         added = []
         for _ in range(args.repeat):
             new_row = f"how do I close account {secrets.token_hex(3)} today?,terminate_account\n"
-            train.write_text("".join(lines) + new_row,
-                             encoding="utf-8")
+            train.write_text("".join(lines) + new_row, encoding="utf-8")
             added += timed_gate(train, 1)[0]
         print(f"changed file, one new row (its text embedded: the model loads): {shown(added)} (load {load()})")
         train.write_text("".join(lines), encoding="utf-8")
         config = Path(folder) / "ftaudit.toml"
         config.write_text("[format]\nuse_great_expectations = false\n[labels]\nlearning_curve_fractions = []\n")
-        _, timed = ftaudit("audit", str(train), "--production", str(PRODUCTION), "-q", "--format", "json", "-o",
-                           str(report), "--config", str(config))
+        _, timed = ftaudit(
+            "audit",
+            str(train),
+            "--production",
+            str(PRODUCTION),
+            "-q",
+            "--format",
+            "json",
+            "-o",
+            str(report),
+            "--config",
+            str(config),
+        )
         data = json.loads(report.read_text())
         total = data["timings"]["total_seconds"]
         print(f"a re-audit with the gate's settings, by stage (total {total:.2f}s in-process):")
         for check in data["checks"]:
             print(f"  {check['id']:<11} {check['seconds']:6.2f}s  {check['status']}")
-        print(f"  embedding lookups {data['embedding'].get('seconds', 0):.2f}s "
-              f"({data['embedding'].get('cached', 0)} cached, {data['embedding'].get('computed', 0)} computed)")
+        print(
+            f"  embedding lookups {data['embedding'].get('seconds', 0):.2f}s "
+            f"({data['embedding'].get('cached', 0)} cached, {data['embedding'].get('computed', 0)} computed)"
+        )
 
 
 if __name__ == "__main__":

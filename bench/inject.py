@@ -1,10 +1,11 @@
 """Duplicate injection on real texts: exact variants (must normalise to the same key) and near variants."""
+
 from __future__ import annotations
 
 import random
 import re
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 WORD = re.compile(r"[A-Za-z]{4,}")
 
@@ -26,7 +27,11 @@ def unicode_variant(text: str, rng: random.Random) -> str:
         lambda t: "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() and rng.random() < 0.3 else c for c in t),
         lambda t: t.replace("fi", "\ufb01").replace("fl", "\ufb02"),
         lambda t: t.replace(" ", "\u00a0", 2).replace(" ", "\u3000", 1),
-        lambda t: unicodedata.normalize("NFD", t) if unicodedata.normalize("NFD", t) != t else t.replace("'", "\uff07").replace(",", "\uff0c"),
+        lambda t: (
+            unicodedata.normalize("NFD", t)
+            if unicodedata.normalize("NFD", t) != t
+            else t.replace("'", "\uff07").replace(",", "\uff0c")
+        ),
     ]
     variant = rng.choice(choices)(text)
     return variant if variant != text else choices[2](text)
@@ -41,14 +46,14 @@ def typo_variant(text: str, rng: random.Random) -> str:
     i = rng.randrange(1, len(word) - 1)
     kind = rng.choice(["swap", "drop", "double", "replace"])
     if kind == "swap":
-        new = word[:i] + word[i + 1] + word[i] + word[i + 2:] if i + 1 < len(word) else word[:-1]
+        new = word[:i] + word[i + 1] + word[i] + word[i + 2 :] if i + 1 < len(word) else word[:-1]
     elif kind == "drop":
-        new = word[:i] + word[i + 1:]
+        new = word[:i] + word[i + 1 :]
     elif kind == "double":
         new = word[:i] + word[i] + word[i:]
     else:
-        new = word[:i] + rng.choice("aeiourstln".replace(word[i].lower(), "")) + word[i + 1:]
-    return text[:match.start()] + new + text[match.end():]
+        new = word[:i] + rng.choice("aeiourstln".replace(word[i].lower(), "")) + word[i + 1 :]
+    return text[: match.start()] + new + text[match.end() :]
 
 
 def drop_word_variant(text: str, rng: random.Random) -> str:

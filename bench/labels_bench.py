@@ -10,6 +10,7 @@
 
     python -m bench.labels_bench [--seeds 0 1 2 3 4] [--rates 0.05 0.1] [--compare]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,13 @@ from bench.inject import NEAR, case_variant
 from checks import labels as labels_check
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-SPELLINGS = (str.upper, str.lower, lambda s: s + " ", lambda s: s.replace("_", "-"),
-             lambda s: s[:2] + s[3] + s[2] + s[4:] if len(s) >= 5 else s)  # a typo; shorter labels are never compared for typos
+SPELLINGS = (
+    str.upper,
+    str.lower,
+    lambda s: s + " ",
+    lambda s: s.replace("_", "-"),
+    lambda s: s[:2] + s[3] + s[2] + s[4:] if len(s) >= 5 else s,
+)  # a typo; shorter labels are never compared for typos
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
@@ -65,7 +71,9 @@ def noisy_context(base: AuditContext, labels: list[str]) -> AuditContext:
     train = base.train
     valid_labels = iter(labels)
     column = [next(valid_labels) if ok else None for ok in train.frame["valid"].to_list()]
-    frame = train.frame.with_columns(pl.Series("label", column, dtype=pl.String), pl.Series("output", column, dtype=pl.String))
+    frame = train.frame.with_columns(
+        pl.Series("label", column, dtype=pl.String), pl.Series("output", column, dtype=pl.String)
+    )
     return AuditContext({"train": replace(train, frame=frame)}, base.config, base.embedder, dict(base._memo))
 
 
@@ -88,7 +96,7 @@ def both_rule(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
         for true in range(k):
             if true != given and joint[given, true]:
                 margin = probabilities[rows, true] - probabilities[rows, given]
-                by_noise[rows[np.argsort(-margin)[:joint[given, true]]]] = True
+                by_noise[rows[np.argsort(-margin)[: joint[given, true]]]] = True
     return by_class & by_noise & (probabilities.argmax(axis=1) != labels)
 
 
@@ -105,16 +113,21 @@ def label_noise(seeds: list[int], rates: list[float], compare: bool) -> None:
     grouped = time.perf_counter()
     lines = base.train.valid["line"].to_list()
     labels = base.train.valid["label"].to_list()
-    print(f"banking77 train: {len(lines)} rows; embeddings {embedded - started:.1f}s (cached), "
-          f"neighbour graph + near groups {grouped - embedded:.1f}s (shared with the duplicates check)")
+    print(
+        f"banking77 train: {len(lines)} rows; embeddings {embedded - started:.1f}s (cached), "
+        f"neighbour graph + near groups {grouped - embedded:.1f}s (shared with the duplicates check)"
+    )
     seconds = []
     for _ in range(3):
         t = time.perf_counter()
         clean = labels_check.run(noisy_context(base, labels), section)
         seconds.append(time.perf_counter() - t)
     clean_flags = set(clean.row_values["train"]["suspected_label"])
-    print(f"labels check on the untouched file: median {statistics.median(seconds):.2f}s of {len(seconds)} runs; "
-          f"{len(clean_flags)} suspected, cv_accuracy {clean.metrics['cv_accuracy']}, curve {clean.metrics['learning_curve']}")
+    print(
+        f"labels check on the untouched file: median {statistics.median(seconds):.2f}s of {len(seconds)} runs; "
+        f"{len(clean_flags)} suspected, cv_accuracy {clean.metrics['cv_accuracy']}, "
+        f"curve {clean.metrics['learning_curve']}"
+    )
     for rate in rates:
         results, results_both, right = [], [], []
         for seed in seeds:
@@ -123,28 +136,52 @@ def label_noise(seeds: list[int], rates: list[float], compare: bool) -> None:
             result = labels_check.run(noisy_context(base, noisy), section)
             suggested = result.row_values["train"]["suspected_label"]
             results.append(scores(set(suggested), truth))
-            right.append(sum(suggested[lines[r]] == labels[r] for r in rows if lines[r] in suggested) / max(len(truth & set(suggested)), 1))
+            right.append(
+                sum(suggested[lines[r]] == labels[r] for r in rows if lines[r] in suggested)
+                / max(len(truth & set(suggested)), 1)
+            )
             excluded = scores(set(suggested) - (clean_flags - truth), truth)
-            print(f"  rate={rate} seed={seed}: precision {results[-1][0]:.3f} recall {results[-1][1]:.3f} F1 {results[-1][2]:.3f} "
-                  f"(F1 {excluded[2]:.3f} not counting rows flagged on the untouched file); suggested label right {right[-1]:.3f}")
+            print(
+                f"  rate={rate} seed={seed}: precision {results[-1][0]:.3f} recall {results[-1][1]:.3f} "
+                f"F1 {results[-1][2]:.3f} "
+                f"(F1 {excluded[2]:.3f} not counting rows flagged on the untouched file); "
+                f"suggested label right {right[-1]:.3f}"
+            )
             if compare:
                 classes = sorted(set(noisy))
                 y = np.array([classes.index(c) for c in noisy])
-                params = ModelParams(section["neighbours"], section["neighbour_temperature"], section["neighbour_weight"],
-                                     section["shrinkage"], section["folds"], section["seed"])
-                probabilities = out_of_fold_probabilities(base.embeddings("train"), y, np.array(base.near_groups("train")[1]), len(classes), params)
+                params = ModelParams(
+                    section["neighbours"],
+                    section["neighbour_temperature"],
+                    section["neighbour_weight"],
+                    section["shrinkage"],
+                    section["folds"],
+                    section["seed"],
+                )
+                probabilities = out_of_fold_probabilities(
+                    base.embeddings("train"), y, np.array(base.near_groups("train")[1]), len(classes), params
+                )
                 results_both.append(scores({lines[r] for r in np.flatnonzero(both_rule(probabilities, y))}, truth))
         mean = np.mean(results, axis=0)
-        print(f"rate={rate}: mean precision {mean[0]:.3f} recall {mean[1]:.3f} F1 {mean[2]:.3f} (min F1 {min(r[2] for r in results):.3f}) "
-              f"over seeds {seeds}; suggested label right {np.mean(right):.3f}")
+        print(
+            f"rate={rate}: mean precision {mean[0]:.3f} recall {mean[1]:.3f} F1 {mean[2]:.3f} "
+            f"(min F1 {min(r[2] for r in results):.3f}) "
+            f"over seeds {seeds}; suggested label right {np.mean(right):.3f}"
+        )
         if compare:
             mean = np.mean(results_both, axis=0)
-            print(f"rate={rate}: cleanlab filter_by='both' on the same probabilities: precision {mean[0]:.3f} recall {mean[1]:.3f} F1 {mean[2]:.3f}")
+            print(
+                f"rate={rate}: cleanlab filter_by='both' on the same probabilities: precision {mean[0]:.3f} "
+                f"recall {mean[1]:.3f} F1 {mean[2]:.3f}"
+            )
     texts = dict(zip(lines, base.train.valid["input"].to_list()))
     scores_by_line = clean.row_values["train"]["label_issue_score"]
     print("highest-scored suspected rows on the untouched file:")
-    for line in sorted(clean_flags, key=lambda l: -scores_by_line[l])[:15]:
-        print(f"  line {line}: {texts[line].strip()!r} labelled {labels[lines.index(line)]!r} -> {clean.row_values['train']['suspected_label'][line]!r}")
+    for line in sorted(clean_flags, key=lambda line_: -scores_by_line[line_])[:15]:
+        print(
+            f"  line {line}: {texts[line].strip()!r} labelled {labels[lines.index(line)]!r} -> "
+            f"{clean.row_values['train']['suspected_label'][line]!r}"
+        )
 
 
 def classification_rows(name: str) -> list[dict[str, str]]:
@@ -155,8 +192,9 @@ def classification_rows(name: str) -> list[dict[str, str]]:
         return [{"text": r["text"], "label": r["category"]} for r in map(json.loads, handle)]
 
 
-def inject_label_defects(rows: list[dict[str, str]], per_kind: int, rng: random.Random
-                         ) -> tuple[list[dict[str, str]], dict[int, str], list[tuple[int, int]]]:
+def inject_label_defects(
+    rows: list[dict[str, str]], per_kind: int, rng: random.Random
+) -> tuple[list[dict[str, str]], dict[int, str], list[tuple[int, int]]]:
     """Respell the labels of `per_kind` rows, and append `per_kind` copies (exact or near variants) of other
     rows with another label. Returns the rows, {line: injected spelling} and (source line, copy line) pairs."""
     rows = list(rows)
@@ -192,13 +230,18 @@ def found_spellings(check: Any, spelled: dict[int, str]) -> int:
 def injected_labels(name: str, folder: Path, per_kind: int, seed: int) -> None:
     rows, spelled, conflicts = inject_label_defects(classification_rows(name), per_kind, random.Random(seed))
     check = audit(write_jsonl(folder / f"{name}-labels.jsonl", rows), only=["duplicates", "labels"]).check("labels")
-    print(f"{name} seed={seed}: spelling variants found {found_spellings(check, spelled)}/{len(spelled)} "
-          f"(reported {check.metrics['vocabulary_variants']}); conflicting duplicates found "
-          f"{found_together(check, 'LBL001', conflicts)}/{len(conflicts)}; conflict groups {check.metrics['conflict_groups']}; "
-          f"status {check.status}")
+    print(
+        f"{name} seed={seed}: spelling variants found {found_spellings(check, spelled)}/{len(spelled)} "
+        f"(reported {check.metrics['vocabulary_variants']}); conflicting duplicates found "
+        f"{found_together(check, 'LBL001', conflicts)}/{len(conflicts)}; "
+        f"conflict groups {check.metrics['conflict_groups']}; "
+        f"status {check.status}"
+    )
 
 
-def inject_answers(rows: list[dict[str, str]], count: int, rng: random.Random) -> tuple[list[dict[str, str]], list[tuple[int, int]]]:
+def inject_answers(
+    rows: list[dict[str, str]], count: int, rng: random.Random
+) -> tuple[list[dict[str, str]], list[tuple[int, int]]]:
     """Append copies of `count` questions (verbatim or re-cased) whose final '#### n' line has another number."""
     rows = list(rows)
     pairs = []
@@ -212,13 +255,18 @@ def inject_answers(rows: list[dict[str, str]], count: int, rng: random.Random) -
 
 def gsm8k(folder: Path, count: int, seed: int) -> None:
     clean = audit(SHARED / "gsm8k" / "train.jsonl", only=["duplicates", "outputs"]).check("outputs")
-    print(f"gsm8k untouched: {clean.metrics['contradictions']} contradiction groups, {clean.metrics['format_breaks']} format breaks, "
-          f"pattern {clean.metrics['final_answer_pattern']!r}, {clean.seconds:.2f}s")
+    print(
+        f"gsm8k untouched: {clean.metrics['contradictions']} contradiction groups, "
+        f"{clean.metrics['format_breaks']} format breaks, "
+        f"pattern {clean.metrics['final_answer_pattern']!r}, {clean.seconds:.2f}s"
+    )
     with open(SHARED / "gsm8k" / "train.jsonl", encoding="utf-8") as handle:
         rows, pairs = inject_answers([json.loads(line) for line in handle], count, random.Random(seed))
     check = audit(write_jsonl(folder / "gsm8k.jsonl", rows), only=["duplicates", "outputs"]).check("outputs")
-    print(f"gsm8k with {count} injected answers: found {found_together(check, 'LBL006', pairs)}/{count}; "
-          f"contradiction groups {check.metrics['contradictions']}")
+    print(
+        f"gsm8k with {count} injected answers: found {found_together(check, 'LBL006', pairs)}/{count}; "
+        f"contradiction groups {check.metrics['contradictions']}"
+    )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ The issue's bar: ShareGPT `.jsonl.gz` under 2x plain chat JSONL.
 
     python -m bench.load_bench [--rows 100000] [--repeat 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,13 +22,20 @@ SYSTEM = "You are a careful math tutor. Show your working."
 
 def source_rows(rows: int) -> list[dict[str, str]]:
     base = [json.loads(line) for line in (SHARED / "gsm8k" / "train.jsonl").read_text(encoding="utf-8").splitlines()]
-    return [{"q": f"{r['question']} (variant {i // len(base)})", "a": r["answer"]}
-            for i, r in zip(range(rows), (base[i % len(base)] for i in range(rows)))]
+    return [
+        {"q": f"{r['question']} (variant {i // len(base)})", "a": r["answer"]}
+        for i, r in zip(range(rows), (base[i % len(base)] for i in range(rows)))
+    ]
 
 
 def chat(r: dict[str, str]) -> dict[str, Any]:
-    return {"messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": r["q"]},
-                         {"role": "assistant", "content": r["a"]}]}
+    return {
+        "messages": [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": r["q"]},
+            {"role": "assistant", "content": r["a"]},
+        ]
+    }
 
 
 def sharegpt(r: dict[str, str]) -> dict[str, Any]:
@@ -71,10 +79,13 @@ def main() -> None:
         raise SystemExit(f"{SHARED / 'gsm8k'} is absent")
     rows = source_rows(args.rows)
     with tempfile.TemporaryDirectory() as folder:
-        cases = [("chat .jsonl", "chat.jsonl", chat), ("sharegpt .jsonl.gz", "sharegpt.jsonl.gz", sharegpt),
-                 ("sharegpt .jsonl.zst", "sharegpt.jsonl.zst", sharegpt),
-                 ("sharegpt .jsonl", "sharegpt.jsonl", sharegpt),
-                 ("preference .jsonl", "preference.jsonl", preference)]
+        cases = [
+            ("chat .jsonl", "chat.jsonl", chat),
+            ("sharegpt .jsonl.gz", "sharegpt.jsonl.gz", sharegpt),
+            ("sharegpt .jsonl.zst", "sharegpt.jsonl.zst", sharegpt),
+            ("sharegpt .jsonl", "sharegpt.jsonl", sharegpt),
+            ("preference .jsonl", "preference.jsonl", preference),
+        ]
         results = {}
         print(f"{args.rows:,} rows (GSM8K train cycled), best of {args.repeat}")
         print("| file | MB on disk | format | valid rows | load s | rows/s |")
@@ -83,8 +94,10 @@ def main() -> None:
             path = write(Path(folder) / name, rows, shape)
             seconds, dataset = timed(path, args.repeat)
             results[label] = seconds
-            print(f"| {label} | {path.stat().st_size / 1e6:.1f} | {dataset.format} | {dataset.rows_valid:,} | "
-                  f"{seconds:.2f} | {args.rows / seconds:,.0f} |")
+            print(
+                f"| {label} | {path.stat().st_size / 1e6:.1f} | {dataset.format} | {dataset.rows_valid:,} | "
+                f"{seconds:.2f} | {args.rows / seconds:,.0f} |"
+            )
         ratio = results["sharegpt .jsonl.gz"] / results["chat .jsonl"]
         print(f"\nShareGPT .jsonl.gz / chat .jsonl: {ratio:.2f}x (bar: under 2x)")
 

@@ -6,6 +6,7 @@ to the normal cache (.ftaudit-cache), so the first run also pays for embedding 2
 
     python -m bench.memory_bench [--rows 200000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,30 @@ def main() -> dict:
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
         report = Path(folder) / "report.json"
         started = time.perf_counter()
-        result = subprocess.run([str(Path(sys.executable).with_name("ftaudit")), "audit", str(path), "-q",
-                                 "--format", "json", "-o", str(report)], capture_output=True, text=True,
-                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        result = subprocess.run(
+            [
+                str(Path(sys.executable).with_name("ftaudit")),
+                "audit",
+                str(path),
+                "-q",
+                "--format",
+                "json",
+                "-o",
+                str(report),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         wall = time.perf_counter() - started
         if result.returncode:
             raise SystemExit(result.stderr[-2000:])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         data = json.loads(report.read_text())
-    print(f"rows={len(rows)} wall={wall:.0f}s peak_rss={peak_mb:.0f}MB (goal <= 1536MB) "
-          f"embedded={data['embedding'].get('computed')} cached={data['embedding'].get('cached')}")
+    print(
+        f"rows={len(rows)} wall={wall:.0f}s peak_rss={peak_mb:.0f}MB (goal <= 1536MB) "
+        f"embedded={data['embedding'].get('computed')} cached={data['embedding'].get('cached')}"
+    )
     for check in data["checks"]:
         print(f"  {check['id']:<11} {check['seconds']:7.1f}s {check['status']}")
     return {"rows": len(rows), "peak_mb": peak_mb, "wall": wall}

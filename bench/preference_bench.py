@@ -12,6 +12,7 @@
 
     python -m bench.preference_bench [--seeds 0 1 2] [--rows 2000] [--rate 0.03]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,6 +80,7 @@ def context(dataset: Dataset, config: Config | None = None) -> AuditContext:
 
 # ----- real text -----
 
+
 def gsm8k(limit: int | None = None) -> list[tuple[str, str]]:
     with open(SHARED / "gsm8k" / "train.jsonl", encoding="utf-8") as handle:
         rows = [json.loads(line) for line in handle]
@@ -107,10 +109,15 @@ def math_pairs(rows: Sequence[tuple[str, str]], rng: random.Random, shorter: boo
             other = by_length[rng.randrange(below)]
         else:
             other = rng.choice([j for j in rng.sample(range(len(rows)), 3) if j != k])
-        records.append({"prompt": [{"role": "user", "content": question}],
-                        "chosen": [{"role": "assistant", "content": answer}],
-                        "rejected": [{"role": "assistant", "content": rows[other][1]}],
-                        "score_chosen": float(rng.randint(7, 10)), "score_rejected": float(rng.randint(1, 6))})
+        records.append(
+            {
+                "prompt": [{"role": "user", "content": question}],
+                "chosen": [{"role": "assistant", "content": answer}],
+                "rejected": [{"role": "assistant", "content": rows[other][1]}],
+                "score_chosen": float(rng.randint(7, 10)),
+                "score_rejected": float(rng.randint(1, 6)),
+            }
+        )
     return records
 
 
@@ -121,19 +128,30 @@ def bank_pairs(rows: Sequence[tuple[str, str]], rng: random.Random) -> list[dict
     for query, intent in rows:
         wrong = rng.choice([i for i in rng.sample(intents, 3) if i != intent])
         prompt = [{"role": "system", "content": BANK_SYSTEM}, {"role": "user", "content": query}]
-        records.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": rng.choice(replies[intent])}],
-                        "rejected": [{"role": "assistant", "content": rng.choice(replies[wrong])}],
-                        "score_chosen": float(rng.randint(7, 10)), "score_rejected": float(rng.randint(1, 6))})
+        records.append(
+            {
+                "prompt": prompt,
+                "chosen": [{"role": "assistant", "content": rng.choice(replies[intent])}],
+                "rejected": [{"role": "assistant", "content": rng.choice(replies[wrong])}],
+                "score_chosen": float(rng.randint(7, 10)),
+                "score_rejected": float(rng.randint(1, 6)),
+            }
+        )
     return records
 
 
 # ----- defects -----
 
+
 def prompt_variant(record: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     """The same pair with its user turn unchanged, re-cased or re-spaced, or with one typo (a near duplicate)."""
     kind = rng.choice(["same", "case", "space", "typo"])
-    change = {"same": lambda t: t, "case": lambda t: case_variant(t, rng), "space": lambda t: spacing_variant(t, rng),
-              "typo": lambda t: typo_variant(t, rng)}[kind]
+    change = {
+        "same": lambda t: t,
+        "case": lambda t: case_variant(t, rng),
+        "space": lambda t: spacing_variant(t, rng),
+        "typo": lambda t: typo_variant(t, rng),
+    }[kind]
     out = json.loads(json.dumps(record))
     user = next(m for m in out["prompt"] if m["role"] == "user")
     user["content"] = change(user["content"])
@@ -171,13 +189,14 @@ def one_word_edit(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def inject(records: list[dict[str, Any]], rng: random.Random, rate: float,
-           questions: Sequence[str]) -> tuple[list[dict[str, Any]], dict[str, set[int]]]:
+def inject(
+    records: list[dict[str, Any]], rng: random.Random, rate: float, questions: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, set[int]]]:
     """Defects at `rate` of the rows each (disjoint rows; copies appended at the end); the lines that carry them."""
     n = len(records)
     k = max(1, round(rate * n))
     chosen_rows = rng.sample(range(n), 6 * k)
-    picks = {code: chosen_rows[i * k:(i + 1) * k] for i, code in enumerate(DEFECTS)}
+    picks = {code: chosen_rows[i * k : (i + 1) * k] for i, code in enumerate(DEFECTS)}
     out = [json.loads(json.dumps(r)) for r in records]
     truth: dict[str, set[int]] = {code: set() for code in DEFECTS}
     for row in picks["PREF001"]:
@@ -185,8 +204,9 @@ def inject(records: list[dict[str, Any]], rng: random.Random, rate: float,
         truth["PREF001"].add(row + 1)
     for row in picks["PREF002"]:
         answer = out[row]["chosen"][-1]["content"]
-        out[row]["rejected"][-1]["content"] = (rng.choice([answer, answer.upper(), answer + " "])
-                                               if rng.random() < 0.5 else one_word_edit(answer, rng))
+        out[row]["rejected"][-1]["content"] = (
+            rng.choice([answer, answer.upper(), answer + " "]) if rng.random() < 0.5 else one_word_edit(answer, rng)
+        )
         truth["PREF002"].add(row + 1)
     for row in picks["PREF004"]:
         out[row]["score_rejected"] = out[row]["score_chosen"]
@@ -214,8 +234,9 @@ def flagged_rows(result: Any, code: str) -> set[int]:
     return {row for f in result.findings if f.code == code for row in f.rows}
 
 
-def defect_run(name: str, records: list[dict[str, Any]], seeds: Sequence[int], rate: float,
-               questions: Sequence[str], folder: Path) -> dict[str, list[tuple[float, float]]]:
+def defect_run(
+    name: str, records: list[dict[str, Any]], seeds: Sequence[int], rate: float, questions: Sequence[str], folder: Path
+) -> dict[str, list[tuple[float, float]]]:
     results: dict[str, list[tuple[float, float]]] = {code: [] for code in DEFECTS}
     for seed in seeds:
         noisy, truth = inject(records, random.Random(seed), rate, questions)
@@ -225,8 +246,10 @@ def defect_run(name: str, records: list[dict[str, Any]], seeds: Sequence[int], r
         ctx.embeddings("train")
         result = run_check(preference, ctx)
         usable = run_check(size, ctx).metrics.get("usable_examples")
-        line = [f"{name} seed {seed} ({len(noisy):,} rows, {dataset.rows_valid:,} valid, {len(refused)} refused by "
-                f"the loader (FMT016), check {result.seconds:.2f}s, usable pairs {usable}):"]
+        line = [
+            f"{name} seed {seed} ({len(noisy):,} rows, {dataset.rows_valid:,} valid, {len(refused)} refused by "
+            f"the loader (FMT016), check {result.seconds:.2f}s, usable pairs {usable}):"
+        ]
         for code in DEFECTS:
             flagged = flagged_rows(result, code)
             precision, recall = scores(flagged, truth[code])
@@ -243,9 +266,11 @@ def length_run(rows: Sequence[tuple[str, str]], folder: Path) -> None:
         result = run_check(preference, context(dataset))
         length = result.metrics["length"]
         warned = any(f.code == "PREF005" for f in result.findings)
-        print(f"{label}: {length['pairs']:,} pairs, chosen longer {length['chosen_longer_share']:.1%}, median ratio "
-              f"{length['median_ratio']}, predictiveness {length['predictiveness']:.3f} -> PREF005 "
-              f"{'yes' if warned else 'no'}")
+        print(
+            f"{label}: {length['pairs']:,} pairs, chosen longer {length['chosen_longer_share']:.1%}, median ratio "
+            f"{length['median_ratio']}, predictiveness {length['predictiveness']:.3f} -> PREF005 "
+            f"{'yes' if warned else 'no'}"
+        )
 
 
 def kto_run(rows: Sequence[tuple[str, str]], seeds: Sequence[int], rate: float, folder: Path) -> None:
@@ -266,9 +291,11 @@ def kto_run(rows: Sequence[tuple[str, str]], seeds: Sequence[int], rate: float, 
         result = run_check(preference, context(dataset))
         precision, recall = scores(flagged_rows(result, "PREF010"), truth)
         kto = result.metrics["kto"]
-        print(f"KTO seed {seed} ({len(records):,} rows): PREF010 P {precision:.3f} R {recall:.3f} "
-              f"({len(truth)}); desirable {kto['desirable']:,} / undesirable {kto['undesirable']:,}, "
-              f"PREF009 {'yes' if any(f.code == 'PREF009' for f in result.findings) else 'no'}")
+        print(
+            f"KTO seed {seed} ({len(records):,} rows): PREF010 P {precision:.3f} R {recall:.3f} "
+            f"({len(truth)}); desirable {kto['desirable']:,} / undesirable {kto['undesirable']:,}, "
+            f"PREF009 {'yes' if any(f.code == 'PREF009' for f in result.findings) else 'no'}"
+        )
 
 
 def timed(work: Any) -> tuple[Any, float, float]:
@@ -285,18 +312,22 @@ def timing_run(folder: Path) -> None:
     _, embed_wall, _ = timed(lambda: ctx.embeddings("train"))
     _, near_wall, near_cpu = timed(lambda: ctx.near_groups("train"))
     result, wall, cpu = timed(lambda: run_check(preference, ctx))
-    print(f"timing: {len(records):,} Banking77 pairs (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores): "
-          f"embeddings {embed_wall:.1f}s (cache); near-duplicate prompt groups (shared with duplicates and size) "
-          f"{near_wall:.2f}s wall / {near_cpu:.2f}s CPU; preference check {wall:.2f}s wall / {cpu:.2f}s CPU; "
-          f"status {result.status}, {result.summary}")
+    print(
+        f"timing: {len(records):,} Banking77 pairs (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores): "
+        f"embeddings {embed_wall:.1f}s (cache); near-duplicate prompt groups (shared with duplicates and size) "
+        f"{near_wall:.2f}s wall / {near_cpu:.2f}s CPU; preference check {wall:.2f}s wall / {cpu:.2f}s CPU; "
+        f"status {result.status}, {result.summary}"
+    )
 
 
 def summary(name: str, results: dict[str, list[tuple[float, float]]]) -> None:
     for code, values in results.items():
         p = [v[0] for v in values]
         r = [v[1] for v in values]
-        print(f"{name} {code} {preference.CODES[code]}: precision min {min(p):.3f} mean {sum(p) / len(p):.3f}, "
-              f"recall min {min(r):.3f} mean {sum(r) / len(r):.3f}")
+        print(
+            f"{name} {code} {preference.CODES[code]}: precision min {min(p):.3f} mean {sum(p) / len(p):.3f}, "
+            f"recall min {min(r):.3f} mean {sum(r) / len(r):.3f}"
+        )
 
 
 def main() -> None:
@@ -309,14 +340,20 @@ def main() -> None:
     parser.add_argument("--skip-timing", action="store_true")
     args = parser.parse_args()
     math_rows = gsm8k(args.rows)
-    questions = [q for q, _ in gsm8k()[args.rows:args.rows + 1000]]
+    questions = [q for q, _ in gsm8k()[args.rows : args.rows + 1000]]
     bank_rows = banking77()
     bank_rows = random.Random(5).sample(bank_rows, min(args.rows, len(bank_rows)))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         gsm = defect_run("GSM8K", math_pairs(math_rows, random.Random(1)), args.seeds, args.rate, questions, folder)
-        bank = defect_run("Banking77", bank_pairs(bank_rows, random.Random(1)), args.seeds, args.rate,
-                          [q for q, _ in banking77()[-500:]], folder)
+        bank = defect_run(
+            "Banking77",
+            bank_pairs(bank_rows, random.Random(1)),
+            args.seeds,
+            args.rate,
+            [q for q, _ in banking77()[-500:]],
+            folder,
+        )
         summary("GSM8K", gsm)
         summary("Banking77", bank)
         length_run(math_rows, folder)

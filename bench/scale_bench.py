@@ -9,6 +9,7 @@ search on the largest size's real embeddings.
 
     python -m bench.scale_bench [--sizes 5000 20000 50000 100000 200000] [--recall-rows 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,8 +46,25 @@ def audit_size(n: int, folder: Path, production: Path, env: dict[str, str]) -> d
     report = folder / f"report-{n}.json"
     before = load()
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", RUNNER, "audit", str(train), "--production", str(production), "-q",
-                             "--format", "json", "-o", str(report)], capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RUNNER,
+            "audit",
+            str(train),
+            "--production",
+            str(production),
+            "-q",
+            "--format",
+            "json",
+            "-o",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = time.perf_counter() - started
     if result.returncode:
         raise SystemExit(f"audit of {n} rows failed: {result.stderr[-2000:]}")
@@ -55,9 +73,17 @@ def audit_size(n: int, folder: Path, production: Path, env: dict[str, str]) -> d
     stages = {"load": data["timings"]["load_seconds"], "embedding": data["embedding"].get("seconds", 0.0)}
     stages.update({c["id"]: c["seconds"] for c in data["checks"]})
     train.unlink()
-    return {"rows": n, "wall": wall, "peak_mb": peak, "stages": stages, "load_before": before, "load_after": load(),
-            "computed": data["embedding"].get("computed", 0), "cached": data["embedding"].get("cached", 0),
-            "statuses": {c["id"]: c["status"] for c in data["checks"]}}
+    return {
+        "rows": n,
+        "wall": wall,
+        "peak_mb": peak,
+        "stages": stages,
+        "load_before": before,
+        "load_after": load(),
+        "computed": data["embedding"].get("computed", 0),
+        "cached": data["embedding"].get("cached", 0),
+        "statuses": {c["id"]: c["status"] for c in data["checks"]},
+    }
 
 
 def slope(points: list[tuple[int, float]]) -> float | None:
@@ -83,8 +109,10 @@ def recall_at_10(n: int, cache_dir: str, queries: int = 2000) -> str:
     chosen = np.random.default_rng(0).choice(n, queries, replace=False)
     exact, _ = nearest(vectors[chosen], vectors, 11)
     hits = [len(set(exact[i, 1:].tolist()) & set(graph.index[q].tolist())) / 10 for i, q in enumerate(chosen)]
-    return (f"recall@10 of the HNSW graph vs exact on {n:,} real embeddings ({queries} random rows): "
-            f"{sum(hits) / len(hits):.4f}; graph built and searched in {built:.0f}s (load {load()})")
+    return (
+        f"recall@10 of the HNSW graph vs exact on {n:,} real embeddings ({queries} random rows): "
+        f"{sum(hits) / len(hits):.4f}; graph built and searched in {built:.0f}s (load {load()})"
+    )
 
 
 def main() -> None:
@@ -103,8 +131,11 @@ def main() -> None:
             r = audit_size(n, Path(folder), production, env)
             results.append(r)
             stages = " ".join(f"{k}={v:.1f}" for k, v in r["stages"].items())
-            print(f"rows={n:>7,} wall={r['wall']:6.1f}s peak_rss={r['peak_mb']:5.0f}MB embedded={r['computed']} "
-                  f"cached={r['cached']} load {r['load_before']} -> {r['load_after']}\n    {stages}", flush=True)
+            print(
+                f"rows={n:>7,} wall={r['wall']:6.1f}s peak_rss={r['peak_mb']:5.0f}MB embedded={r['computed']} "
+                f"cached={r['cached']} load {r['load_before']} -> {r['load_after']}\n    {stages}",
+                flush=True,
+            )
     print("growth exponent (slope of log seconds on log rows): all sizes | sizes >= ANN threshold")
     for stage in ("wall", *STAGES):
         points = [(r["rows"], r["wall"] if stage == "wall" else r["stages"].get(stage, 0.0)) for r in results]

@@ -7,6 +7,7 @@ for n are the first n of the rows for any larger size (one embedding cache serve
 
     python -m bench.scale_rows --rows 200000 --warm   # embed every row into the cache, chunk by chunk
 """
+
 from __future__ import annotations
 
 import argparse
@@ -96,16 +97,21 @@ def warm(n: int, chunk: int = 20_000) -> None:
     texts = list(production) + [text for text, _ in rows[:n]]
     started = time.perf_counter()
     for start in range(0, len(texts), chunk):
-        embedder.encode(texts[start:start + chunk])
+        embedder.encode(texts[start : start + chunk])
         stats = embedder.stats
         load = os.getloadavg()[0]
-        print(f"{start + chunk:>7} texts: computed {stats.computed}, cached {stats.cached}, "
-              f"{time.perf_counter() - started:.0f}s, load {load:.1f}", flush=True)
+        print(
+            f"{start + chunk:>7} texts: computed {stats.computed}, cached {stats.cached}, "
+            f"{time.perf_counter() - started:.0f}s, load {load:.1f}",
+            flush=True,
+        )
     elapsed = time.perf_counter() - started - embedder.stats.model_load_seconds
     if embedder.stats.computed:
-        print(f"cold embedding: {embedder.stats.computed} texts in {elapsed:.0f}s = "
-              f"{embedder.stats.computed / max(elapsed, 1e-9):.0f} texts/s "
-              f"(model load {embedder.stats.model_load_seconds:.1f}s)")
+        print(
+            f"cold embedding: {embedder.stats.computed} texts in {elapsed:.0f}s = "
+            f"{embedder.stats.computed / max(elapsed, 1e-9):.0f} texts/s "
+            f"(model load {embedder.stats.model_load_seconds:.1f}s)"
+        )
 
 
 def main() -> None:
@@ -114,9 +120,11 @@ def main() -> None:
     parser.add_argument("--warm", action="store_true")
     args = parser.parse_args()
     rows, production = all_rows()
-    lengths = sorted(len(text) for text, _ in rows[:args.rows])
-    print(f"{min(args.rows, len(rows))} rows, {len({label for _, label in rows[:args.rows]})} labels, "
-          f"median {lengths[len(lengths) // 2]} chars; {len(production)} production texts")
+    lengths = sorted(len(text) for text, _ in rows[: args.rows])
+    print(
+        f"{min(args.rows, len(rows))} rows, {len({label for _, label in rows[: args.rows]})} labels, "
+        f"median {lengths[len(lengths) // 2]} chars; {len(production)} production texts"
+    )
     if args.warm:
         warm(args.rows)
 

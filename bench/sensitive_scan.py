@@ -8,6 +8,7 @@ instruction {instruction, input, output}, one row per instance).
 
     PYTHONPATH=. python -m bench.sensitive_scan
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,9 @@ def datasets(folder: Path) -> dict[str, Path]:
         "dbpedia_samples": SHARED / "openai_cookbook" / "dbpedia_samples.jsonl",
         "drone_training": SHARED / "openai_cookbook" / "drone_training.jsonl",
         "self_instruct seed_tasks": write_jsonl(folder / "seed_tasks.jsonl", self_instruct_rows("seed_tasks.jsonl")),
-        "self_instruct user_oriented": write_jsonl(folder / "user_oriented.jsonl",
-                                                   self_instruct_rows("user_oriented_instructions.jsonl")),
+        "self_instruct user_oriented": write_jsonl(
+            folder / "user_oriented.jsonl", self_instruct_rows("user_oriented_instructions.jsonl")
+        ),
     }
 
 
@@ -58,8 +60,10 @@ def main() -> None:
             started = time.perf_counter()
             result = audit(path, only=["sensitive"]).check("sensitive")
             seconds = time.perf_counter() - started
-            print(f"{name}: {result.metrics.get('rows_scanned')} rows, status {result.status}, "
-                  f"{result.seconds:.2f} s check ({seconds:.2f} s with loading): {result.summary}")
+            print(
+                f"{name}: {result.metrics.get('rows_scanned')} rows, status {result.status}, "
+                f"{result.seconds:.2f} s check ({seconds:.2f} s with loading): {result.summary}"
+            )
             for finding in result.findings:
                 print(f"  {finding.code} [{finding.severity}] lines {list(finding.rows)[:20]}: {finding.message}")
 

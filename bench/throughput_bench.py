@@ -7,6 +7,7 @@ near-duplicate candidate pairs (cosine ≥ 0.8 among the 10 nearest) stay the sa
 
     python -m bench.throughput_bench [--rows 2000] [--repeat 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ def run(enc: Any, texts: list[str], batch: int, by_length: bool) -> tuple[float,
     if by_length:
         vectors = enc.encode(texts, batch)
     else:  # one batch at a time in the given order: what not sorting costs in padding
-        vectors = np.concatenate([enc.encode(texts[i:i + batch], batch) for i in range(0, len(texts), batch)])
+        vectors = np.concatenate([enc.encode(texts[i : i + batch], batch) for i in range(0, len(texts), batch)])
     return time.perf_counter() - started, vectors
 
 
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args, _ = parser.parse_known_args()
     with open(SHARED / "banking77" / "train.csv", encoding="utf-8") as handle:
-        texts = [r["text"] for r in csv.DictReader(handle)][:args.rows]
+        texts = [r["text"] for r in csv.DictReader(handle)][: args.rows]
     embedder = Embedder(quiet=True)
     embedder._load()  # exports the model into the cache once
     folder = onnx_folder(Path(embedder.cache_dir)) if embedder.cache_dir else None
@@ -87,9 +88,11 @@ def main() -> None:
 
     graphs = [neighbour_graph(v, 10, 0.8) for v in (reference, quantised)]
     pairs = [set(zip(g.pair_i.tolist(), g.pair_j.tolist())) for g in graphs]
-    print(f"int8 vs fp32: cosine min {cosine.min():.4f} mean {cosine.mean():.4f}; "
-          f"candidate pairs {len(pairs[0])} fp32, "
-          f"{len(pairs[1])} int8, {len(pairs[0] ^ pairs[1])} differ -> fp32 stays the default")
+    print(
+        f"int8 vs fp32: cosine min {cosine.min():.4f} mean {cosine.mean():.4f}; "
+        f"candidate pairs {len(pairs[0])} fp32, "
+        f"{len(pairs[1])} int8, {len(pairs[0] ^ pairs[1])} differ -> fp32 stays the default"
+    )
 
 
 if __name__ == "__main__":

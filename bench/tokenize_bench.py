@@ -6,6 +6,7 @@ the tokens check's planning (`auditor.targets.rows.plan_rows`) on the loaded set
 each tokenizer once; loading the file is not timed. CPU seconds count every thread of the process (tokenizers
 encode on threads that release the GIL), so with other work on the machine they are the steadier figure.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,24 @@ GSM8K = Path(__file__).resolve().parents[2] / "shared" / "data" / "gsm8k"
 
 
 def chat_rows(count: int) -> list[dict[str, object]]:
-    pairs = [json.loads(line) for name in ("train.jsonl", "test.jsonl")
-             for line in (GSM8K / name).read_text(encoding="utf-8").splitlines()]
+    pairs = [
+        json.loads(line)
+        for name in ("train.jsonl", "test.jsonl")
+        for line in (GSM8K / name).read_text(encoding="utf-8").splitlines()
+    ]
     rows = []
     for n in range(count):
         first, second = pairs[n % len(pairs)], pairs[(n * 7 + 3) % len(pairs)]
-        messages = [{"role": "system", "content": "You solve grade-school math problems step by step."},
-                    {"role": "user", "content": first["question"]}, {"role": "assistant", "content": first["answer"]}]
+        messages = [
+            {"role": "system", "content": "You solve grade-school math problems step by step."},
+            {"role": "user", "content": first["question"]},
+            {"role": "assistant", "content": first["answer"]},
+        ]
         if n % 3 == 0:
-            messages += [{"role": "user", "content": second["question"]},
-                         {"role": "assistant", "content": second["answer"]}]
+            messages += [
+                {"role": "user", "content": second["question"]},
+                {"role": "assistant", "content": second["answer"]},
+            ]
         rows.append({"messages": messages})
     return rows
 
@@ -50,8 +59,9 @@ def main() -> None:
         dataset = load_dataset(path, "train")
         small = load_dataset(path, "train")
         defaults = all_defaults()["tokens"]
-        print(f"{dataset.rows_valid:,} chat rows; {os.cpu_count()} cores, "
-              f"load average {os.getloadavg()[0]:.2f} at start")
+        print(
+            f"{dataset.rows_valid:,} chat rows; {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start"
+        )
         print("| target | seconds | CPU seconds | rows/s | tokens p50 | max | total tokens |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         for name in SHIPPED:
@@ -62,9 +72,11 @@ def main() -> None:
             plan = plan_rows(dataset, config)
             seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
             totals = sorted(p.total for p in plan.plans if p)
-            print(f"| {name} | {seconds:.2f} | {cpu:.2f} | {len(totals) / seconds:,.0f} | "
-                  f"{totals[len(totals) // 2]:,} | "
-                  f"{totals[-1]:,} | {sum(totals):,} |")
+            print(
+                f"| {name} | {seconds:.2f} | {cpu:.2f} | {len(totals) / seconds:,.0f} | "
+                f"{totals[len(totals) // 2]:,} | "
+                f"{totals[-1]:,} | {sum(totals):,} |"
+            )
         print(f"load average at end: {os.getloadavg()[0]:.2f}")
 
 

@@ -121,6 +121,7 @@ Codes
   COV003 uncovered cluster of production inputs · COV004 uncovered inputs outside any cluster
   COV005 production distinguishable from training · COV006 training region with no production inputs
 """
+
 from __future__ import annotations
 
 import math
@@ -172,34 +173,36 @@ DEFAULTS: dict[str, Any] = {
 SNIPPET = 80
 EXCERPT = 500
 EXAMPLES = 3
-NO_PRODUCTION = ("no production inputs given: coverage of real traffic is unknown; pass --production FILE "
-                 "(any supported format, or a .txt file with one input per line) to measure it")
+NO_PRODUCTION = (
+    "no production inputs given: coverage of real traffic is unknown; pass --production FILE "
+    "(any supported format, or a .txt file with one input per line) to measure it"
+)
 
 
 @dataclass(frozen=True)
 class Matched:
     """The matched production rows (a sample when there are many) and their nearest training inputs."""
 
-    lines: list[int]        # production line of each matched row
+    lines: list[int]  # production line of each matched row
     texts: list[str]
-    vectors: Any            # (n, d) production embeddings
-    nearest_rep: Any        # (n,) index into the training representatives
-    similarity: Any         # (n,) cosine similarity to that representative
-    score: Any              # (n,) coverage score in [0, 1]
-    nearest_class: Any      # (n,) index into Training.class_names
-    covered: Any            # (n,) bool
-    production_rows: int    # valid production rows before sampling
+    vectors: Any  # (n, d) production embeddings
+    nearest_rep: Any  # (n,) index into the training representatives
+    similarity: Any  # (n,) cosine similarity to that representative
+    score: Any  # (n,) coverage score in [0, 1]
+    nearest_class: Any  # (n,) index into Training.class_names
+    covered: Any  # (n,) bool
+    production_rows: int  # valid production rows before sampling
 
 
 @dataclass(frozen=True)
 class Training:
-    lines: list[int]        # line of each representative (distinct training input)
+    lines: list[int]  # line of each representative (distinct training input)
     texts: list[str]
-    vectors: Any            # (n_reps, d)
+    vectors: Any  # (n_reps, d)
     rows_of_rep: list[list[int]]  # every training line whose input each representative stands for
     valid_rows: int
-    spacing: Any            # (n_reps,) similarity of each representative to its nearest other one (-1: none)
-    classes: Any            # (n_reps,) class (label or stand-in cluster) of each representative
+    spacing: Any  # (n_reps,) similarity of each representative to its nearest other one (-1: none)
+    classes: Any  # (n_reps,) class (label or stand-in cluster) of each representative
     class_names: list[str]
     labelled: bool
     k_silhouette: dict[int, float]  # stand-in clusters: silhouette per k tried
@@ -209,11 +212,11 @@ class Training:
 class Rule:
     """The calibrated rule: coverage score above `level` (or a fixed similarity τ)."""
 
-    reference: Any          # auditor.ood.Reference
-    model: Any              # auditor.ood.Gaussians
-    own_score: Any          # (n_reps,) each representative's leave-one-out coverage score
+    reference: Any  # auditor.ood.Reference
+    model: Any  # auditor.ood.Gaussians
+    own_score: Any  # (n_reps,) each representative's leave-one-out coverage score
     level: float
-    tau: float              # nearest-training similarity at `level` among the training set's own (or fixed)
+    tau: float  # nearest-training similarity at `level` among the training set's own (or fixed)
     fixed: bool
     sibling_similarity: float  # median similarity of a class mean to its nearest other class mean
 
@@ -229,7 +232,7 @@ def class_names_of(vectors: Any, classes: Any, texts: list[str]) -> list[str]:
         members = np.flatnonzero(classes == c)
         centre = unit(vectors[members].mean(axis=0))
         central = members[int(np.argmax(vectors[members] @ centre))]
-        names.append(f"training cluster {c + 1} (\"{snippet(texts[central], 60)}\")")
+        names.append(f'training cluster {c + 1} ("{snippet(texts[central], 60)}")')
     return names
 
 
@@ -245,7 +248,7 @@ def training_side(ctx: AuditContext, config: Mapping[str, Any]) -> Training:
     rows_of_rep: list[list[int]] = [[] for _ in reps.rows]
     for row, rep in enumerate(reps.of_row):
         rows_of_rep[position[rep]].append(lines[row])
-    spacing = (ctx.neighbour_graph("train").similarity[:, 0] if len(reps.rows) > 1 else np.full(len(reps.rows), -1.0))
+    spacing = ctx.neighbour_graph("train").similarity[:, 0] if len(reps.rows) > 1 else np.full(len(reps.rows), -1.0)
     spacing = np.where(np.isfinite(spacing), spacing, -1.0)
     vectors = ctx.embeddings("train")[reps.rows]
     rep_texts = [texts[r] for r in reps.rows]
@@ -260,8 +263,18 @@ def training_side(ctx: AuditContext, config: Mapping[str, Any]) -> Training:
             k, table = choose_k(vectors, config["seed"])
         classes = kmeans(vectors, k, config["seed"])
         class_names = class_names_of(vectors, classes, rep_texts)
-    return Training([lines[r] for r in reps.rows], rep_texts, vectors, rows_of_rep, len(lines), spacing,
-                    classes.astype(np.int64), class_names, ctx.train.task == "classification", table)
+    return Training(
+        [lines[r] for r in reps.rows],
+        rep_texts,
+        vectors,
+        rows_of_rep,
+        len(lines),
+        spacing,
+        classes.astype(np.int64),
+        class_names,
+        ctx.train.task == "classification",
+        table,
+    )
 
 
 def build_rule(train: Training, config: Mapping[str, Any]) -> Rule:
@@ -290,16 +303,20 @@ def rule_basis(rule: Rule, train: Training, config: Mapping[str, Any]) -> dict[s
     if rule.fixed:
         return {"source": "fixed", "threshold": rule.tau}
     classes = int(train.classes.max()) + 1 if len(train.classes) else 0
-    return {"source": "training leave-one-out scores", "quantile": rule.level,
-            "rule": f"covered when the coverage score is above {rule.level:g}: the fused score is above the "
-                    f"{rule.level:.0%} quantile of the training rows' own leave-one-out scores",
-            "score": f"{1 - rule.reference.weight:g} × percentile of nearest-training similarity + "
-                     f"{rule.reference.weight:g} × percentile of relative Mahalanobis distance (of the plain "
-                     f"distance when that is below {rule.reference.far:g}: far from every class)",
-            "classes": "labels" if train.labelled else "k-means stand-in clusters", "class_count": classes,
-            "k_silhouette": {str(k): v for k, v in train.k_silhouette.items()},
-            "training_similarity_at_quantile": round(rule.tau, 4),
-            "training_median_similarity": round(float(np.median(rule.reference.cosine)), 4)}
+    return {
+        "source": "training leave-one-out scores",
+        "quantile": rule.level,
+        "rule": f"covered when the coverage score is above {rule.level:g}: the fused score is above the "
+        f"{rule.level:.0%} quantile of the training rows' own leave-one-out scores",
+        "score": f"{1 - rule.reference.weight:g} × percentile of nearest-training similarity + "
+        f"{rule.reference.weight:g} × percentile of relative Mahalanobis distance (of the plain "
+        f"distance when that is below {rule.reference.far:g}: far from every class)",
+        "classes": "labels" if train.labelled else "k-means stand-in clusters",
+        "class_count": classes,
+        "k_silhouette": {str(k): v for k, v in train.k_silhouette.items()},
+        "training_similarity_at_quantile": round(rule.tau, 4),
+        "training_median_similarity": round(float(np.median(rule.reference.cosine)), 4),
+    }
 
 
 def match(ctx: AuditContext, train: Training, rule: Rule, config: Mapping[str, Any]) -> Matched:
@@ -314,8 +331,17 @@ def match(ctx: AuditContext, train: Training, rule: Rule, config: Mapping[str, A
     index, similarity = nearest(vectors, train.vectors, 1)
     scores = score(rule.reference, rule.model, vectors, similarity[:, 0])
     covered = similarity[:, 0] >= rule.tau if rule.fixed else scores.coverage > rule.level
-    return Matched(lines, texts, vectors, index[:, 0], similarity[:, 0], scores.coverage, scores.nearest_class,
-                   covered, valid.height)
+    return Matched(
+        lines,
+        texts,
+        vectors,
+        index[:, 0],
+        similarity[:, 0],
+        scores.coverage,
+        scores.nearest_class,
+        covered,
+        valid.height,
+    )
 
 
 def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: Mapping[str, Any]) -> int:
@@ -340,8 +366,12 @@ def chance_cluster_size(train: Training, rule: Rule, matched_rows: int, config: 
     largest = []
     for draw in range(config["chance_draws"] if expected < len(stragglers) else 1):
         pick = rng.choice(stragglers, expected, replace=False) if expected < len(stragglers) else stragglers
-        found = cluster_vectors(train.vectors[pick], max(0.0, rule.tau - config["cluster_margin"]),
-                                config["cluster_sample"], config["seed"] + draw)
+        found = cluster_vectors(
+            train.vectors[pick],
+            max(0.0, rule.tau - config["cluster_margin"]),
+            config["cluster_sample"],
+            config["seed"] + draw,
+        )
         largest.append(found.sizes().max() * expected / len(pick))
     return math.ceil(float(np.median(largest)))
 
@@ -360,8 +390,9 @@ def nearest_class(centroid: Any, train: Training, rule: Rule) -> tuple[str, bool
     return train.class_names[best], bool(similarity[best] >= rule.sibling_similarity), float(similarity[best])
 
 
-def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: int,
-                       config: Mapping[str, Any]) -> tuple[list[dict[str, Any]], list[list[int]]]:
+def uncovered_clusters(
+    matched: Matched, train: Training, rule: Rule, smallest: int, config: Mapping[str, Any]
+) -> tuple[list[dict[str, Any]], list[list[int]]]:
     """Reported clusters of uncovered rows (largest first) and, for each, the matched-row positions in it."""
     import numpy as np
 
@@ -369,8 +400,12 @@ def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: 
     from auditor.neighbors import nearest
 
     uncovered = np.flatnonzero(~matched.covered)
-    found = cluster_vectors(matched.vectors[uncovered], max(0.0, rule.tau - config["cluster_margin"]),
-                            config["cluster_sample"], config["seed"])
+    found = cluster_vectors(
+        matched.vectors[uncovered],
+        max(0.0, rule.tau - config["cluster_margin"]),
+        config["cluster_sample"],
+        config["seed"],
+    )
     clusters: list[dict[str, Any]] = []
     members_of: list[list[int]] = []
     for cluster, size in enumerate(found.sizes()):
@@ -386,35 +421,39 @@ def uncovered_clusters(matched: Matched, train: Training, rule: Rule, smallest: 
         examples = members[nearest_to_centroid(matched.vectors[members], centroid, EXAMPLES)]
         rep = int(index[0, 0])
         label, sibling, label_similarity = nearest_class(centroid, train, rule)
-        clusters.append({
-            "id": len(clusters) + 1,
-            "size": len(members),
-            "share": round(share, 4),
-            "estimated_production_rows": round(share * matched.production_rows),
-            "examples": [{"line": matched.lines[p], "text": snippet(matched.texts[p], EXCERPT)} for p in examples],
-            "nearest_train_line": train.lines[rep],
-            "nearest_train_example": snippet(train.texts[rep], EXCERPT),
-            "nearest_train_similarity": round(float(similarity[0, 0]), 4),
-            "nearest_label": label,
-            "nearest_label_similarity": round(label_similarity, 4),
-            "sibling": sibling,
-            "mean_coverage_score": round(float(matched.score[members].mean()), 4),
-            "cohesion": round(tightness, 4),
-            "examples_to_collect": max(config["min_examples_per_cluster"], math.ceil(share * train.valid_rows)),
-        })
+        clusters.append(
+            {
+                "id": len(clusters) + 1,
+                "size": len(members),
+                "share": round(share, 4),
+                "estimated_production_rows": round(share * matched.production_rows),
+                "examples": [{"line": matched.lines[p], "text": snippet(matched.texts[p], EXCERPT)} for p in examples],
+                "nearest_train_line": train.lines[rep],
+                "nearest_train_example": snippet(train.texts[rep], EXCERPT),
+                "nearest_train_similarity": round(float(similarity[0, 0]), 4),
+                "nearest_label": label,
+                "nearest_label_similarity": round(label_similarity, 4),
+                "sibling": sibling,
+                "mean_coverage_score": round(float(matched.score[members].mean()), 4),
+                "cohesion": round(tightness, 4),
+                "examples_to_collect": max(config["min_examples_per_cluster"], math.ceil(share * train.valid_rows)),
+            }
+        )
         members_of.append(sorted(int(p) for p in members))
     return clusters, members_of
 
 
-def training_only_clusters(matched: Matched, train: Training, tau: float, smallest: int,
-                           config: Mapping[str, Any]) -> list[tuple[dict[str, Any], list[int]]]:
+def training_only_clusters(
+    matched: Matched, train: Training, tau: float, smallest: int, config: Mapping[str, Any]
+) -> list[tuple[dict[str, Any], list[int]]]:
     """Training clusters with no matched production input within τ of any member, with their training lines."""
 
     from auditor.clusters import cluster_vectors, nearest_to_centroid
     from auditor.neighbors import nearest
 
-    found = cluster_vectors(train.vectors, max(0.0, tau - config["cluster_margin"]), config["cluster_sample"],
-                            config["seed"])
+    found = cluster_vectors(
+        train.vectors, max(0.0, tau - config["cluster_margin"]), config["cluster_sample"], config["seed"]
+    )
     visited = set(found.label[matched.nearest_rep[matched.covered]].tolist())
     result: list[tuple[dict[str, Any], list[int]]] = []
     for cluster, size in enumerate(found.sizes()):
@@ -428,15 +467,20 @@ def training_only_clusters(matched: Matched, train: Training, tau: float, smalle
             continue
         examples = members[nearest_to_centroid(train.vectors[members], found.centroids[cluster], EXAMPLES)]
         lines = sorted(line for m in members for line in train.rows_of_rep[m])
-        summary = {"id": len(result) + 1, "size": len(lines), "share": round(len(lines) / train.valid_rows, 4),
-                   "examples": [{"line": train.lines[m], "text": snippet(train.texts[m], EXCERPT)} for m in examples],
-                   "nearest_production_similarity": round(float(near.max()), 4)}
+        summary = {
+            "id": len(result) + 1,
+            "size": len(lines),
+            "share": round(len(lines) / train.valid_rows, 4),
+            "examples": [{"line": train.lines[m], "text": snippet(train.texts[m], EXCERPT)} for m in examples],
+            "nearest_production_similarity": round(float(near.max()), 4),
+        }
         result.append((summary, lines))
     return result
 
 
-def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int],
-                  config: Mapping[str, Any]) -> dict[str, Any]:
+def shift_metrics(
+    matched: Matched, train: Training, cluster_of: dict[int, int], config: Mapping[str, Any]
+) -> dict[str, Any]:
     import numpy as np
 
     from auditor.shift import domain_auc, histogram, projection
@@ -444,61 +488,122 @@ def shift_metrics(matched: Matched, train: Training, cluster_of: dict[int, int],
     distinct = np.unique(matched.vectors, axis=0)  # repeated production inputs would straddle the folds
     auc = domain_auc(train.vectors, distinct, config["domain_sample"], config["domain_folds"], config["seed"])
     chosen, coordinates = projection([train.vectors, matched.vectors], config["map_points"], config["seed"])
-    points = [{"x": round(float(x), 4), "y": round(float(y), 4), "split": "train", "covered": None, "cluster": None}
-              for x, y in coordinates[0]]
-    points += [{"x": round(float(x), 4), "y": round(float(y), 4), "split": "production",
-                "covered": bool(matched.covered[p]), "cluster": cluster_of.get(int(p))}
-               for p, (x, y) in zip(chosen[1].tolist(), coordinates[1])]
-    return {"domain_auc": None if auc is None else round(auc, 4),
-            "similarity_histogram": histogram(matched.similarity, config["histogram_bins"]), "map": points}
+    points = [
+        {"x": round(float(x), 4), "y": round(float(y), 4), "split": "train", "covered": None, "cluster": None}
+        for x, y in coordinates[0]
+    ]
+    points += [
+        {
+            "x": round(float(x), 4),
+            "y": round(float(y), 4),
+            "split": "production",
+            "covered": bool(matched.covered[p]),
+            "cluster": cluster_of.get(int(p)),
+        }
+        for p, (x, y) in zip(chosen[1].tolist(), coordinates[1])
+    ]
+    return {
+        "domain_auc": None if auc is None else round(auc, 4),
+        "similarity_histogram": histogram(matched.similarity, config["histogram_bins"]),
+        "map": points,
+    }
 
 
 def cluster_finding(name: str, cluster: dict[str, Any], rows: list[int]) -> Finding:
-    quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in cluster["examples"])
+    quoted = "; ".join(f'"{snippet(e["text"], SNIPPET)}" (line {e["line"]})' for e in cluster["examples"])
     label = cluster["nearest_label"]
-    kin = (f"looks like `{label}` but is not covered by it" if cluster["sibling"]
-           else f"unlike any training class (nearest: `{label}`)")
-    message = (f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) are not covered by "
-               f"the training set, e.g. {quoted}; {kin}; collect ~{cluster['examples_to_collect']} more examples "
-               f"like these (closest training example: line {cluster['nearest_train_line']} "
-               f"\"{snippet(cluster['nearest_train_example'], SNIPPET)}\", "
-               f"similarity {cluster['nearest_train_similarity']:.2f})")
+    kin = (
+        f"looks like `{label}` but is not covered by it"
+        if cluster["sibling"]
+        else f"unlike any training class (nearest: `{label}`)"
+    )
+    message = (
+        f"{name}: {cluster['size']} production inputs ({cluster['share']:.1%} of traffic) are not covered by "
+        f"the training set, e.g. {quoted}; {kin}; collect ~{cluster['examples_to_collect']} more examples "
+        f"like these (closest training example: line {cluster['nearest_train_line']} "
+        f'"{snippet(cluster["nearest_train_example"], SNIPPET)}", '
+        f"similarity {cluster['nearest_train_similarity']:.2f})"
+    )
     return Finding("COV003", "warning", message, tuple(rows), cluster, "production")
 
 
-def gap_findings(name: str, train_name: str, matched: Matched, tau: float, clusters: list[dict[str, Any]],
-                 members_of: list[list[int]], training_only: list[tuple[dict[str, Any], list[int]]],
-                 limit: int) -> list[Finding]:
-    findings = [cluster_finding(name, c, [matched.lines[p] for p in m])
-                for c, m in zip(clusters[:limit], members_of[:limit])]
+def gap_findings(
+    name: str,
+    train_name: str,
+    matched: Matched,
+    tau: float,
+    clusters: list[dict[str, Any]],
+    members_of: list[list[int]],
+    training_only: list[tuple[dict[str, Any], list[int]]],
+    limit: int,
+) -> list[Finding]:
+    findings = [
+        cluster_finding(name, c, [matched.lines[p] for p in m]) for c, m in zip(clusters[:limit], members_of[:limit])
+    ]
     if len(clusters) > limit:
         rest = sum(c["size"] for c in clusters[limit:])
-        findings.append(Finding("COV003", "info", f"{name}: {len(clusters) - limit} more uncovered clusters "
-                                f"({rest} inputs) not listed", (), {"clusters_not_listed": len(clusters) - limit},
-                                "production"))
+        findings.append(
+            Finding(
+                "COV003",
+                "info",
+                f"{name}: {len(clusters) - limit} more uncovered clusters ({rest} inputs) not listed",
+                (),
+                {"clusters_not_listed": len(clusters) - limit},
+                "production",
+            )
+        )
     in_cluster = {p for members in members_of for p in members}
     scattered = [p for p, covered in enumerate(matched.covered.tolist()) if not covered and p not in in_cluster]
     if scattered:
-        findings.append(Finding("COV004", "info", f"{name}: {len(scattered)} uncovered production inputs belong to no "
-                                "reported cluster (one-offs, or groups too small to tell from chance)",
-                                tuple(matched.lines[p] for p in scattered), {"count": len(scattered)}, "production"))
+        findings.append(
+            Finding(
+                "COV004",
+                "info",
+                f"{name}: {len(scattered)} uncovered production inputs belong to no "
+                "reported cluster (one-offs, or groups too small to tell from chance)",
+                tuple(matched.lines[p] for p in scattered),
+                {"count": len(scattered)},
+                "production",
+            )
+        )
     for summary, lines in training_only[:limit]:
-        quoted = "; ".join(f"\"{snippet(e['text'], SNIPPET)}\" (line {e['line']})" for e in summary["examples"])
-        findings.append(Finding("COV006", "info", f"{train_name}: {summary['size']} training rows like {quoted} have "
-                                f"no production input within similarity {tau:.2f}", tuple(lines), summary, "train"))
+        quoted = "; ".join(f'"{snippet(e["text"], SNIPPET)}" (line {e["line"]})' for e in summary["examples"])
+        findings.append(
+            Finding(
+                "COV006",
+                "info",
+                f"{train_name}: {summary['size']} training rows like {quoted} have "
+                f"no production input within similarity {tau:.2f}",
+                tuple(lines),
+                summary,
+                "train",
+            )
+        )
     return findings
 
 
 def coverage_finding(name: str, coverage: float, low: float, high: float, config: Mapping[str, Any]) -> Finding | None:
     interval = f"95% CI {low:.0%}–{high:.0%}"
     if coverage < config["min_coverage"]:
-        return Finding("COV001", "error", f"{name}: only {coverage:.0%} of production inputs are covered by the "
-                       f"training set ({interval}; minimum {config['min_coverage']:.0%})", (),
-                       {"coverage": round(coverage, 4), "minimum": config["min_coverage"]}, "production")
+        return Finding(
+            "COV001",
+            "error",
+            f"{name}: only {coverage:.0%} of production inputs are covered by the "
+            f"training set ({interval}; minimum {config['min_coverage']:.0%})",
+            (),
+            {"coverage": round(coverage, 4), "minimum": config["min_coverage"]},
+            "production",
+        )
     if coverage < config["target_coverage"]:
-        return Finding("COV002", "warning", f"{name}: {coverage:.0%} of production inputs are covered by the training "
-                       f"set ({interval}; target {config['target_coverage']:.0%})", (),
-                       {"coverage": round(coverage, 4), "target": config["target_coverage"]}, "production")
+        return Finding(
+            "COV002",
+            "warning",
+            f"{name}: {coverage:.0%} of production inputs are covered by the training "
+            f"set ({interval}; target {config['target_coverage']:.0%})",
+            (),
+            {"coverage": round(coverage, 4), "target": config["target_coverage"]},
+            "production",
+        )
     return None
 
 
@@ -524,14 +629,21 @@ def calibration_metrics(calibration: Any, train: Training) -> dict[str, Any] | N
     if calibration is None:
         return None
     kind = "labels" if train.labelled else "stand-in clusters"
-    held = (f"1/{calibration.folds} of the {kind} and 1/{calibration.folds} of the other rows" if calibration.rows_out
-            else f"1/{calibration.folds} of the rows (too few {kind} to hold out)")
-    return {"method": f"{calibration.folds} folds: hold out {held}, rebuild the rule on the rest, count what it covers",
-            "covered_of_held_out_rows": round(calibration.covered_in, 4), "held_out_rows": calibration.rows_in,
-            "covered_of_held_out_rows_se": round(calibration.se_in, 4),
-            "covered_of_held_out_classes": round(calibration.covered_out, 4),
-            "covered_of_held_out_classes_se": round(calibration.se_out, 4),
-            "held_out_class_rows": calibration.rows_out, "false_coverage_in_interval": informative(calibration)}
+    held = (
+        f"1/{calibration.folds} of the {kind} and 1/{calibration.folds} of the other rows"
+        if calibration.rows_out
+        else f"1/{calibration.folds} of the rows (too few {kind} to hold out)"
+    )
+    return {
+        "method": f"{calibration.folds} folds: hold out {held}, rebuild the rule on the rest, count what it covers",
+        "covered_of_held_out_rows": round(calibration.covered_in, 4),
+        "held_out_rows": calibration.rows_in,
+        "covered_of_held_out_rows_se": round(calibration.se_in, 4),
+        "covered_of_held_out_classes": round(calibration.covered_out, 4),
+        "covered_of_held_out_classes_se": round(calibration.se_out, 4),
+        "held_out_class_rows": calibration.rows_out,
+        "false_coverage_in_interval": informative(calibration),
+    }
 
 
 def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
@@ -556,9 +668,21 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     with threadpool_limits(limits=1, user_api="blas"):
         n, covered = len(matched.lines), int(matched.covered.sum())
         coverage = covered / n
-        calibration = None if rule.fixed else calibrate(
-            train.vectors, train.classes, rule.level, rule.reference.weight, rule.reference.far,
-            config["calibration_folds"], config["calibration_sample"], config["seed"], rule.model.shrinkage)
+        calibration = (
+            None
+            if rule.fixed
+            else calibrate(
+                train.vectors,
+                train.classes,
+                rule.level,
+                rule.reference.weight,
+                rule.reference.far,
+                config["calibration_folds"],
+                config["calibration_sample"],
+                config["seed"],
+                rule.model.shrinkage,
+            )
+        )
         low, high = interval(covered, n, calibration)
         chance = chance_cluster_size(train, rule, n, config)
         smallest = max(config["min_cluster_size"], chance + 1)
@@ -570,20 +694,36 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     findings = gap_findings(name, ctx.train.path.name, matched, rule.tau, clusters, members_of, training_only, limit)
     auc = shift["domain_auc"]
     if auc is not None and auc > config["max_domain_auc"]:
-        findings.append(Finding("COV005", "info", f"{name}: a classifier tells production inputs from training inputs "
-                                f"with ROC AUC {auc:.2f} (0.5 = indistinguishable): the two differ in distribution",
-                                (), {"domain_auc": auc}, "production"))
+        findings.append(
+            Finding(
+                "COV005",
+                "info",
+                f"{name}: a classifier tells production inputs from training inputs "
+                f"with ROC AUC {auc:.2f} (0.5 = indistinguishable): the two differ in distribution",
+                (),
+                {"domain_auc": auc},
+                "production",
+            )
+        )
     headline = coverage_finding(name, coverage, low, high, config)
     findings = ([headline] if headline else []) + findings
     status = "fail" if coverage < config["min_coverage"] else "warn" if headline or clusters else "pass"
     metrics: dict[str, Any] = {
-        "coverage": round(coverage, 4), "coverage_ci_low": round(low, 4), "coverage_ci_high": round(high, 4),
-        "threshold": round(rule.tau, 4), "threshold_basis": rule_basis(rule, train, config),
+        "coverage": round(coverage, 4),
+        "coverage_ci_low": round(low, 4),
+        "coverage_ci_high": round(high, 4),
+        "threshold": round(rule.tau, 4),
+        "threshold_basis": rule_basis(rule, train, config),
         "calibration": calibration_metrics(calibration, train),
-        "production_rows": matched.production_rows, "sampled_rows": n, "sampled": n < matched.production_rows,
-        "covered_rows": covered, "uncovered_rows": n - covered,
-        "uncovered_in_clusters": len(cluster_of), "uncovered_clusters_total": len(clusters),
-        "chance_cluster_size": chance, "smallest_reported_cluster": smallest,
+        "production_rows": matched.production_rows,
+        "sampled_rows": n,
+        "sampled": n < matched.production_rows,
+        "covered_rows": covered,
+        "uncovered_rows": n - covered,
+        "uncovered_in_clusters": len(cluster_of),
+        "uncovered_clusters_total": len(clusters),
+        "chance_cluster_size": chance,
+        "smallest_reported_cluster": smallest,
         "uncovered_clusters": clusters[:limit],
         "training_only_clusters": [summary for summary, _ in training_only[:limit]],
         "training_only_clusters_total": len(training_only),
@@ -592,16 +732,37 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         **shift,
     }
     sample_note = f" (a sample of {n} of {matched.production_rows})" if n < matched.production_rows else ""
-    rule_note = (f"nearest training input within τ = {rule.tau:.2f}" if rule.fixed
-                 else f"coverage score above the training set's own {rule.level:.0%} quantile")
-    summary = (f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}, sampling "
-               f"and the rule's own error): {rule_note}; {len(clusters)} uncovered cluster(s) with "
-               f"{len(cluster_of)} inputs"
-               + (f"; domain AUC {auc:.2f}" if auc is not None else ""))
-    uncovered = tuple(UncoveredCluster(c["id"], c["size"], c["share"], c["examples_to_collect"],
-                                       (c["examples"] or [{"text": ""}])[0]["text"], c["nearest_label"], c["sibling"])
-                      for c in clusters[:limit])
-    evidence = CoverageEvidence(round(coverage, 4), round(low, 4), round(high, 4), n, matched.production_rows,
-                                uncovered)
-    return CheckResult(ID, status, summary, metrics, tuple(findings),
-                       {"production": row_annotations(matched, train, cluster_of)}, evidence=(evidence,))
+    rule_note = (
+        f"nearest training input within τ = {rule.tau:.2f}"
+        if rule.fixed
+        else f"coverage score above the training set's own {rule.level:.0%} quantile"
+    )
+    summary = (
+        f"{coverage:.0%} of {n} production inputs{sample_note} covered (95% CI {low:.0%}–{high:.0%}, sampling "
+        f"and the rule's own error): {rule_note}; {len(clusters)} uncovered cluster(s) with "
+        f"{len(cluster_of)} inputs" + (f"; domain AUC {auc:.2f}" if auc is not None else "")
+    )
+    uncovered = tuple(
+        UncoveredCluster(
+            c["id"],
+            c["size"],
+            c["share"],
+            c["examples_to_collect"],
+            (c["examples"] or [{"text": ""}])[0]["text"],
+            c["nearest_label"],
+            c["sibling"],
+        )
+        for c in clusters[:limit]
+    )
+    evidence = CoverageEvidence(
+        round(coverage, 4), round(low, 4), round(high, 4), n, matched.production_rows, uncovered
+    )
+    return CheckResult(
+        ID,
+        status,
+        summary,
+        metrics,
+        tuple(findings),
+        {"production": row_annotations(matched, train, cluster_of)},
+        evidence=(evidence,),
+    )

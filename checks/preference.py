@@ -97,6 +97,7 @@ Codes
   PREF006 refusal shares differ between sides · PREF007 repeated pairs · PREF008 near-duplicate
   prompts · PREF009 KTO label imbalance · PREF010 KTO completion labelled both ways
 """
+
 from __future__ import annotations
 
 import statistics
@@ -135,11 +136,13 @@ DEFAULTS: dict[str, Any] = {
     "max_rows_listed": 200,
 }
 RATIO_EDGES = (0.25, 0.5, 2 / 3, 0.9, 1.1, 1.5, 2.0, 4.0)
-FIXES = {"PREF001": "rebuild the pairs whose sides answer different prompts",
-         "PREF002": "drop the pairs whose sides are identical or one word apart",
-         "PREF003": "settle the contradicting pairs: keep one order per prompt",
-         "PREF004": "drop or re-rate the tied and reversed pairs",
-         "PREF010": "give each KTO completion one label"}
+FIXES = {
+    "PREF001": "rebuild the pairs whose sides answer different prompts",
+    "PREF002": "drop the pairs whose sides are identical or one word apart",
+    "PREF003": "settle the contradicting pairs: keep one order per prompt",
+    "PREF004": "drop or re-rate the tied and reversed pairs",
+    "PREF010": "give each KTO completion one label",
+}
 
 
 def share(part: int, whole: int) -> float:
@@ -152,8 +155,10 @@ def ratio_bins(ratios: Sequence[float]) -> list[dict[str, Any]]:
     counts = [0] * (len(edges) - 1)
     for ratio in ratios:
         counts[next((k for k, edge in enumerate(RATIO_EDGES) if ratio < edge), len(RATIO_EDGES))] += 1
-    return [{"from": round(lo, 3), "to": round(hi, 3) if hi is not None else None, "pairs": n}
-            for lo, hi, n in zip(edges[:-1], edges[1:], counts)]
+    return [
+        {"from": round(lo, 3), "to": round(hi, 3) if hi is not None else None, "pairs": n}
+        for lo, hi, n in zip(edges[:-1], edges[1:], counts)
+    ]
 
 
 def token_counts(ctx: AuditContext, texts: Sequence[str | None]) -> tuple[str, list[int]]:
@@ -171,8 +176,9 @@ def token_counts(ctx: AuditContext, texts: Sequence[str | None]) -> tuple[str, l
     return target.name, [counts.get(t, 0) if t else 0 for t in texts]
 
 
-def length_bias(ctx: AuditContext, lines: Sequence[int], chosen: Sequence[str], rejected: Sequence[str],
-                config: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, float], Finding | None]:
+def length_bias(
+    ctx: AuditContext, lines: Sequence[int], chosen: Sequence[str], rejected: Sequence[str], config: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[int, float], Finding | None]:
     tokenizer, counts = token_counts(ctx, [*chosen, *rejected])
     n = len(chosen)
     ratios = {line: counts[k] / max(counts[n + k], 1) for k, line in enumerate(lines) if counts[k] + counts[n + k]}
@@ -182,24 +188,38 @@ def length_bias(ctx: AuditContext, lines: Sequence[int], chosen: Sequence[str], 
     equal = 1 - longer - shorter if values else 0.0
     predictiveness = max(longer, shorter) + equal / 2 if values else 0.0
     median = round(statistics.median(values), 3) if values else None
-    metrics = {"tokenizer": tokenizer, "pairs": len(values), "median_ratio": median,
-               "chosen_longer_share": longer, "chosen_shorter_share": shorter, "equal_share": round(equal, 4),
-               "over_2x_share": share(sum(r > 2 for r in values), len(values)),
-               "under_half_share": share(sum(r < 0.5 for r in values), len(values)),
-               "predictiveness": round(predictiveness, 4), "ratio_bins": ratio_bins(values)}
+    metrics = {
+        "tokenizer": tokenizer,
+        "pairs": len(values),
+        "median_ratio": median,
+        "chosen_longer_share": longer,
+        "chosen_shorter_share": shorter,
+        "equal_share": round(equal, 4),
+        "over_2x_share": share(sum(r > 2 for r in values), len(values)),
+        "under_half_share": share(sum(r < 0.5 for r in values), len(values)),
+        "predictiveness": round(predictiveness, 4),
+        "ratio_bins": ratio_bins(values),
+    }
     if len(values) < config["min_pairs_for_length_bias"] or predictiveness <= config["max_length_predictiveness"]:
         return metrics, ratios, None
     side = "longer" if longer >= shorter else "shorter"
     rows = [line for line, r in ratios.items() if (r > 1 if side == "longer" else r < 1)]
-    message = (f"{ctx.train.path.name}: the chosen reply is the {side} one in {max(longer, shorter):.0%} of "
-               f"{len(values):,} pairs (median chosen/rejected ratio {median}×, {tokenizer} tokens): length alone "
-               f"predicts the preference, and DPO will learn to be {'verbose' if side == 'longer' else 'terse'}")
+    message = (
+        f"{ctx.train.path.name}: the chosen reply is the {side} one in {max(longer, shorter):.0%} of "
+        f"{len(values):,} pairs (median chosen/rejected ratio {median}×, {tokenizer} tokens): length alone "
+        f"predicts the preference, and DPO will learn to be {'verbose' if side == 'longer' else 'terse'}"
+    )
     data = {k: metrics[k] for k in ("median_ratio", "chosen_longer_share", "chosen_shorter_share", "predictiveness")}
     return metrics, ratios, Finding("PREF005", "warning", message, tuple(rows), data)
 
 
-def refusals(name: str, lines: Sequence[int], desirable: Sequence[str | None], undesirable: Sequence[str | None],
-             config: Mapping[str, Any]) -> tuple[dict[str, Any], Finding | None]:
+def refusals(
+    name: str,
+    lines: Sequence[int],
+    desirable: Sequence[str | None],
+    undesirable: Sequence[str | None],
+    config: Mapping[str, Any],
+) -> tuple[dict[str, Any], Finding | None]:
     """Per row, the chosen / rejected reply (a KTO row: its completion on its label's side, None on the other)."""
     good = [is_refusal(t) if t is not None else None for t in desirable]
     bad = [is_refusal(t) if t is not None else None for t in undesirable]
@@ -207,19 +227,30 @@ def refusals(name: str, lines: Sequence[int], desirable: Sequence[str | None], u
     bad_share = share(sum(bool(b) for b in bad), sum(b is not None for b in bad))
     prefers_refusal = [line for line, g, b in zip(lines, good, bad) if g and not b]
     prefers_answer = [line for line, g, b in zip(lines, good, bad) if b and g is False]
-    metrics = {"chosen_share": good_share, "rejected_share": bad_share,
-               "chosen_refusals": sum(bool(g) for g in good), "rejected_refusals": sum(bool(b) for b in bad),
-               "pairs_preferring_refusal": len(prefers_refusal), "pairs_preferring_answer": len(prefers_answer)}
+    metrics = {
+        "chosen_share": good_share,
+        "rejected_share": bad_share,
+        "chosen_refusals": sum(bool(g) for g in good),
+        "rejected_refusals": sum(bool(b) for b in bad),
+        "pairs_preferring_refusal": len(prefers_refusal),
+        "pairs_preferring_answer": len(prefers_answer),
+    }
     if not prefers_refusal and not prefers_answer:
         return metrics, None
     severity = "warning" if abs(good_share - bad_share) > config["max_refusal_gap"] else "info"
-    message = (f"{name}: {good_share:.1%} of chosen and {bad_share:.1%} of rejected replies are refusals; "
-               f"{len(prefers_refusal)} pair(s) prefer a refusal to an answer, {len(prefers_answer)} an answer to "
-               "a refusal" + ("; the tuned model learns that refusal rate: compare it with production"
-                              if severity == "warning" else ""))
+    message = (
+        f"{name}: {good_share:.1%} of chosen and {bad_share:.1%} of rejected replies are refusals; "
+        f"{len(prefers_refusal)} pair(s) prefer a refusal to an answer, {len(prefers_answer)} an answer to "
+        "a refusal"
+        + ("; the tuned model learns that refusal rate: compare it with production" if severity == "warning" else "")
+    )
     cap = config["max_rows_listed"]
-    data = {"chosen_share": good_share, "rejected_share": bad_share, "prefers_refusal": prefers_refusal[:cap],
-            "prefers_answer": prefers_answer[:cap]}
+    data = {
+        "chosen_share": good_share,
+        "rejected_share": bad_share,
+        "prefers_refusal": prefers_refusal[:cap],
+        "prefers_answer": prefers_answer[:cap],
+    }
     return metrics, Finding("PREF006", severity, message, tuple(prefers_refusal + prefers_answer), data)
 
 
@@ -232,37 +263,62 @@ def pair_findings(name: str, a: PairAnalysis, config: Mapping[str, Any]) -> list
     findings = []
     if a.mismatched:
         first = min(a.mismatched)
-        message = (f"{name}: {len(a.mismatched)} pair(s) whose sides do not answer the same prompt "
-                   f"(line {first}: {a.mismatched[first]})")
+        message = (
+            f"{name}: {len(a.mismatched)} pair(s) whose sides do not answer the same prompt "
+            f"(line {first}: {a.mismatched[first]})"
+        )
         findings.append(Finding("PREF001", "error", message, tuple(a.mismatched), {"why": listed(a.mismatched, cap)}))
     if a.identical:
         same = sum(1 for v in a.identical.values() if v == "identical")
-        message = (f"{name}: {len(a.identical)} pair(s) with nothing to learn: {same} with identical sides, "
-                   f"{len(a.identical) - same} one word apart")
-        findings.append(Finding("PREF002", "warning", message, tuple(a.identical),
-                                {"identical": same, "one_word_apart": len(a.identical) - same}))
+        message = (
+            f"{name}: {len(a.identical)} pair(s) with nothing to learn: {same} with identical sides, "
+            f"{len(a.identical) - same} one word apart"
+        )
+        findings.append(
+            Finding(
+                "PREF002",
+                "warning",
+                message,
+                tuple(a.identical),
+                {"identical": same, "one_word_apart": len(a.identical) - same},
+            )
+        )
     if a.contradictions:
         pairs = sorted({(min(line, o), max(line, o)) for line, others in a.contradictions.items() for o in others})
-        message = (f"{name}: {len(a.contradictions)} row(s) prefer A over B where another row prefers B over A for "
-                   f"the same prompt (e.g. lines {pairs[0][0]} and {pairs[0][1]})")
-        findings.append(Finding("PREF003", "warning", message, tuple(a.contradictions),
-                                {"pairs": [list(p) for p in pairs[:cap]]}))
+        message = (
+            f"{name}: {len(a.contradictions)} row(s) prefer A over B where another row prefers B over A for "
+            f"the same prompt (e.g. lines {pairs[0][0]} and {pairs[0][1]})"
+        )
+        findings.append(
+            Finding("PREF003", "warning", message, tuple(a.contradictions), {"pairs": [list(p) for p in pairs[:cap]]})
+        )
     if a.ratings:
         ties = sum(1 for v in a.ratings.values() if v == "tie")
-        message = (f"{name}: {ties} pair(s) with tied ratings and {len(a.ratings) - ties} with the chosen reply "
-                   "rated below the rejected one")
-        findings.append(Finding("PREF004", "warning", message, tuple(a.ratings),
-                                {"ties": ties, "reversed": len(a.ratings) - ties}))
+        message = (
+            f"{name}: {ties} pair(s) with tied ratings and {len(a.ratings) - ties} with the chosen reply "
+            "rated below the rejected one"
+        )
+        findings.append(
+            Finding("PREF004", "warning", message, tuple(a.ratings), {"ties": ties, "reversed": len(a.ratings) - ties})
+        )
     if a.duplicates:
-        message = (f"{name}: {len(a.duplicates)} row(s) repeat an earlier pair (same prompt, same chosen and "
-                   "rejected reply) and count once")
-        findings.append(Finding("PREF007", "info", message, tuple(a.duplicates),
-                                {"first_line": listed(a.duplicates, cap)}))
+        message = (
+            f"{name}: {len(a.duplicates)} row(s) repeat an earlier pair (same prompt, same chosen and "
+            "rejected reply) and count once"
+        )
+        findings.append(
+            Finding("PREF007", "info", message, tuple(a.duplicates), {"first_line": listed(a.duplicates, cap)})
+        )
     if a.kto_conflicts:
-        message = (f"{name}: {len(a.kto_conflicts)} KTO row(s) label the same prompt and completion both "
-                   "desirable and undesirable")
-        findings.append(Finding("PREF010", "warning", message, tuple(a.kto_conflicts),
-                                {"opposite_lines": listed(a.kto_conflicts, cap)}))
+        message = (
+            f"{name}: {len(a.kto_conflicts)} KTO row(s) label the same prompt and completion both "
+            "desirable and undesirable"
+        )
+        findings.append(
+            Finding(
+                "PREF010", "warning", message, tuple(a.kto_conflicts), {"opposite_lines": listed(a.kto_conflicts, cap)}
+            )
+        )
     return findings
 
 
@@ -273,16 +329,27 @@ def prompt_stats(name: str, a: PairAnalysis) -> tuple[dict[str, Any], Finding | 
         sizes[group] = sizes.get(group, 0) + 1
         members.setdefault(group, set()).add(exact)
     counts = sorted(sizes.values()) or [0]
-    near_rows = [line for line, group, exact in zip(a.lines, a.prompt_group, a.exact_prompt)
-                 if len(members[group]) > 1 and exact != group]
-    metrics = {"prompts": len(sizes), "prompts_with_several_pairs": sum(1 for c in counts if c > 1),
-               "pairs_per_prompt": {"mean": round(len(a.lines) / max(len(sizes), 1), 3),
-                                    "p50": counts[len(counts) // 2], "max": counts[-1]},
-               "near_duplicate_prompt_rows": len(near_rows)}
+    near_rows = [
+        line
+        for line, group, exact in zip(a.lines, a.prompt_group, a.exact_prompt)
+        if len(members[group]) > 1 and exact != group
+    ]
+    metrics = {
+        "prompts": len(sizes),
+        "prompts_with_several_pairs": sum(1 for c in counts if c > 1),
+        "pairs_per_prompt": {
+            "mean": round(len(a.lines) / max(len(sizes), 1), 3),
+            "p50": counts[len(counts) // 2],
+            "max": counts[-1],
+        },
+        "near_duplicate_prompt_rows": len(near_rows),
+    }
     if not near_rows:
         return metrics, None
-    message = (f"{name}: {len(near_rows)} row(s) have a prompt that nearly repeats another row's prompt; they are "
-               "grouped as one prompt for contradictions and repeats")
+    message = (
+        f"{name}: {len(near_rows)} row(s) have a prompt that nearly repeats another row's prompt; they are "
+        "grouped as one prompt for contradictions and repeats"
+    )
     return metrics, Finding("PREF008", "info", message, tuple(near_rows), {})
 
 
@@ -290,8 +357,11 @@ def kto_balance(name: str, labels: Sequence[Any], config: Mapping[str, Any]) -> 
     desirable = sum(1 for label in labels if label is True)
     undesirable = sum(1 for label in labels if label is False)
     ratio = desirable / undesirable if undesirable else None
-    metrics: dict[str, Any] = {"desirable": desirable, "undesirable": undesirable,
-                               "ratio": round(ratio, 4) if ratio is not None else None}
+    metrics: dict[str, Any] = {
+        "desirable": desirable,
+        "undesirable": undesirable,
+        "ratio": round(ratio, 4) if ratio is not None else None,
+    }
     if ratio is None or not desirable:
         missing = "undesirable" if desirable else "desirable"
         message = f"{name}: no {missing} KTO rows: TRL's KTOTrainer needs both labels"
@@ -300,35 +370,47 @@ def kto_balance(name: str, labels: Sequence[Any], config: Mapping[str, Any]) -> 
         return metrics, None
     weight = ("undesirable_weight", round(ratio, 2)) if ratio > 1 else ("desirable_weight", round(1 / ratio, 2))
     metrics["suggested_weight"] = {weight[0]: weight[1]}
-    message = (f"{name}: {desirable:,} desirable and {undesirable:,} undesirable KTO rows (ratio {ratio:.2f}); "
-               f"TRL asks for a weighted ratio between 1:1 and 4:3: set {weight[0]} ≈ {weight[1]}")
+    message = (
+        f"{name}: {desirable:,} desirable and {undesirable:,} undesirable KTO rows (ratio {ratio:.2f}); "
+        f"TRL asks for a weighted ratio between 1:1 and 4:3: set {weight[0]} ≈ {weight[1]}"
+    )
     return metrics, Finding("PREF009", "info", message, (), metrics)
 
 
 def evidence(a: PairAnalysis, findings: list[Finding]) -> ConsistencyEvidence:
     ties = sum(1 for v in a.ratings.values() if v == "tie")
-    parts = (Inconsistency("pairs whose sides do not answer the same prompt", len(a.mismatched)),
-             Inconsistency("pairs with identical or one-word-apart sides", len(a.identical)),
-             Inconsistency("pairs with tied ratings", ties),
-             Inconsistency("pairs with the chosen reply rated below the rejected", len(a.ratings) - ties),
-             Inconsistency("rows contradicting another pair", len(a.contradictions)),
-             Inconsistency("KTO rows labelled both ways", len(a.kto_conflicts)))
+    parts = (
+        Inconsistency("pairs whose sides do not answer the same prompt", len(a.mismatched)),
+        Inconsistency("pairs with identical or one-word-apart sides", len(a.identical)),
+        Inconsistency("pairs with tied ratings", ties),
+        Inconsistency("pairs with the chosen reply rated below the rejected", len(a.ratings) - ties),
+        Inconsistency("rows contradicting another pair", len(a.contradictions)),
+        Inconsistency("KTO rows labelled both ways", len(a.kto_conflicts)),
+    )
     steps = tuple(StepHint(f.code, FIXES[f.code], f.rows, len(f.rows)) for f in findings if f.code in FIXES)
-    return ConsistencyEvidence("preference", len(a.lines), len(a.inconsistent), tuple(p for p in parts if p.rows),
-                               steps=steps)
+    return ConsistencyEvidence(
+        "preference", len(a.lines), len(a.inconsistent), tuple(p for p in parts if p.rows), steps=steps
+    )
 
 
 def margins(valid: Any) -> dict[str, Any]:
     """The rating margin (chosen − rejected) where both ratings are given."""
     if "chosen_rating" not in valid.columns or "rejected_rating" not in valid.columns:
         return {"rated_pairs": 0}
-    values = sorted(c - r for c, r in zip(valid["chosen_rating"].to_list(), valid["rejected_rating"].to_list())
-                    if c is not None and r is not None)
+    values = sorted(
+        c - r
+        for c, r in zip(valid["chosen_rating"].to_list(), valid["rejected_rating"].to_list())
+        if c is not None and r is not None
+    )
     if not values:
         return {"rated_pairs": 0}
     quantiles = {f"p{q}": round(values[min(len(values) - 1, q * len(values) // 100)], 3) for q in (10, 25, 50, 75, 90)}
-    out: dict[str, Any] = {"rated_pairs": len(values), "margin": {"min": values[0], **quantiles, "max": values[-1]},
-                           "ties": sum(1 for v in values if v == 0), "reversed": sum(1 for v in values if v < 0)}
+    out: dict[str, Any] = {
+        "rated_pairs": len(values),
+        "margin": {"min": values[0], **quantiles, "max": values[-1]},
+        "ties": sum(1 for v in values if v == 0),
+        "reversed": sum(1 for v in values if v < 0),
+    }
     distinct = sorted(set(values))
     if len(distinct) <= 20:
         out["margin_counts"] = {f"{v:g}": values.count(v) for v in distinct}
@@ -348,37 +430,59 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
     rejected = valid["rejected"].to_list() if "rejected" in valid.columns else [None] * len(chosen)
     labels = valid["kto_label"].to_list() if "kto_label" in valid.columns else [None] * len(chosen)
     findings = pair_findings(name, a, config)
-    kept = [(line, c or "", r) for line, c, r in zip(a.lines, chosen, rejected)
-            if r is not None and line not in a.mismatched and line not in a.identical]
+    kept = [
+        (line, c or "", r)
+        for line, c, r in zip(a.lines, chosen, rejected)
+        if r is not None and line not in a.mismatched and line not in a.identical
+    ]
     length, ratios, bias = length_bias(ctx, [k[0] for k in kept], [k[1] for k in kept], [k[2] for k in kept], config)
     desirable = [c if r is not None or label is True else None for c, r, label in zip(chosen, rejected, labels)]
-    undesirable = [r if r is not None else c if label is False else None
-                   for c, r, label in zip(chosen, rejected, labels)]
+    undesirable = [
+        r if r is not None else c if label is False else None for c, r, label in zip(chosen, rejected, labels)
+    ]
     refusal, refused = refusals(name, a.lines, desirable, undesirable, config)
     prompts, near = prompt_stats(name, a)
     findings += [f for f in (bias, refused, near) if f is not None]
     pairs = sum(a.paired)
     metrics: dict[str, Any] = {
-        "format": train.format, "rows_valid": len(a.lines), "pairs": pairs, "unpaired_rows": len(a.lines) - pairs,
-        "usable_pairs": a.usable, "mismatched_pairs": len(a.mismatched), "identical_pairs": len(a.identical),
-        "rating_issues": len(a.ratings), "contradicting_rows": len(a.contradictions),
-        "repeated_pairs": len(a.duplicates), "kto_conflicting_rows": len(a.kto_conflicts),
-        "inconsistent_rows": len(a.inconsistent), "inconsistent_share": share(len(a.inconsistent), len(a.lines)),
-        "near_prompts": a.near_prompts, "length": length, "refusals": refusal, **prompts, "ratings": margins(valid),
+        "format": train.format,
+        "rows_valid": len(a.lines),
+        "pairs": pairs,
+        "unpaired_rows": len(a.lines) - pairs,
+        "usable_pairs": a.usable,
+        "mismatched_pairs": len(a.mismatched),
+        "identical_pairs": len(a.identical),
+        "rating_issues": len(a.ratings),
+        "contradicting_rows": len(a.contradictions),
+        "repeated_pairs": len(a.duplicates),
+        "kto_conflicting_rows": len(a.kto_conflicts),
+        "inconsistent_rows": len(a.inconsistent),
+        "inconsistent_share": share(len(a.inconsistent), len(a.lines)),
+        "near_prompts": a.near_prompts,
+        "length": length,
+        "refusals": refusal,
+        **prompts,
+        "ratings": margins(valid),
     }
     if pairs < len(a.lines):
         metrics["kto"], kto = kto_balance(name, [label for label, p in zip(labels, a.paired) if not p], config)
         findings += [kto] if kto is not None else []
     status = "warn" if any(f.severity in ("warning", "error") for f in findings) else "pass"
     if metrics["inconsistent_share"] > config["max_inconsistent_share"] or any(
-            f.code == "PREF009" and f.severity == "error" for f in findings):
+        f.code == "PREF009" and f.severity == "error" for f in findings
+    ):
         status = "fail"
     issues = a.issue()
-    row_values: dict[str, dict[str, dict[int, Any]]] = {"train": {
-        "pair_issue": {line: issues.get(line) for line in a.lines},
-        "length_ratio": {line: round(r, 3) for line, r in ratios.items()}}}
-    summary = (f"{a.usable:,} usable of {len(a.lines):,} {'pairs' if pairs else 'rows'}: {len(a.inconsistent)} "
-               f"inconsistent ({metrics['inconsistent_share']:.1%}), {len(a.duplicates)} repeated; chosen longer in "
-               f"{length['chosen_longer_share']:.0%}, refusals {refusal['chosen_share']:.1%} chosen / "
-               f"{refusal['rejected_share']:.1%} rejected")
+    row_values: dict[str, dict[str, dict[int, Any]]] = {
+        "train": {
+            "pair_issue": {line: issues.get(line) for line in a.lines},
+            "length_ratio": {line: round(r, 3) for line, r in ratios.items()},
+        }
+    }
+    summary = (
+        f"{a.usable:,} usable of {len(a.lines):,} {'pairs' if pairs else 'rows'}: {len(a.inconsistent)} "
+        f"inconsistent ({metrics['inconsistent_share']:.1%}), {len(a.duplicates)} repeated; chosen longer in "
+        f"{length['chosen_longer_share']:.0%}, refusals {refusal['chosen_share']:.1%} chosen / "
+        f"{refusal['rejected_share']:.1%} rejected"
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence(a, findings),))

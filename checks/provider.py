@@ -33,6 +33,7 @@ Codes
   PRV007 weight on a non-assistant message · PRV008 preference example not single-turn text
   PRV009 set not homogeneous
 """
+
 from __future__ import annotations
 
 import json
@@ -82,13 +83,25 @@ def where(dataset: Dataset, lines: list[int]) -> str:
     return ", ".join(shown) + (f" (+{len(lines) - SHOWN} more)" if len(lines) > SHOWN else "")
 
 
-def finding(dataset: Dataset, provider: str, rule: Rule, lines: list[int], detail: str, severity: str = "error",
-            data: Mapping[str, Any] | None = None) -> Finding:
+def finding(
+    dataset: Dataset,
+    provider: str,
+    rule: Rule,
+    lines: list[int],
+    detail: str,
+    severity: str = "error",
+    data: Mapping[str, Any] | None = None,
+) -> Finding:
     prefix = f"{where(dataset, lines)}: " if lines else f"{dataset.path.name}: "
     message = f"{prefix}{detail} — {provider}: {rule.text} [{provider}.{rule.id}]"
-    return Finding(rule.code, severity, message, tuple(lines), {"rule": f"{provider}.{rule.id}",
-                                                                  "source": source_for(rule, provider),
-                                                                  **(data or {})}, dataset.split)
+    return Finding(
+        rule.code,
+        severity,
+        message,
+        tuple(lines),
+        {"rule": f"{provider}.{rule.id}", "source": source_for(rule, provider), **(data or {})},
+        dataset.split,
+    )
 
 
 def row_findings(dataset: Dataset, provider: str, rules: list[Rule]) -> list[Finding]:
@@ -168,7 +181,10 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
             findings += set_findings(dataset, provider, rules, config) + row_findings(dataset, provider, rules)
     rows = sorted({line for f in findings if f.split == "train" for line in f.rows})
     status = "fail" if any(f.severity == "error" for f in findings) else "pass"
-    summary = (f"{provider}: {len(findings)} rule(s) broken, {len(rows)} training row(s) named" if findings
-               else f"{provider}: every row meets the {len(rules)} published rule(s) checked")
+    summary = (
+        f"{provider}: {len(findings)} rule(s) broken, {len(rows)} training row(s) named"
+        if findings
+        else f"{provider}: every row meets the {len(rules)} published rule(s) checked"
+    )
     metrics = {"provider": provider, "rules_checked": [f"{provider}.{r.id}" for r in rules], "rows_breaking": len(rows)}
     return CheckResult(ID, status, summary, metrics, tuple(findings))

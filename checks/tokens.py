@@ -88,6 +88,7 @@ Codes
   · TOK005 examples the trainer drops · TOK006 trained tokens partly cut · TOK007 every assistant turn masked ·
   TOK008 special tokens typed in text · TOK009 the template drops a role or refuses rows
 """
+
 from __future__ import annotations
 
 import math
@@ -180,8 +181,13 @@ def length_histogram(lengths: Sequence[int], limit: int, bins: int = 24) -> dict
     counts = [0] * count
     for length in lengths:
         counts[min(length // step, count - 1)] += 1
-    return {"bins": [k * step for k in range(count + 1)], "counts": counts, "limit": limit,
-            "over_limit": sum(1 for length in lengths if length > limit), "last_bin_open": longest >= count * step}
+    return {
+        "bins": [k * step for k in range(count + 1)],
+        "counts": counts,
+        "limit": limit,
+        "over_limit": sum(1 for length in lengths if length > limit),
+        "last_bin_open": longest >= count * step,
+    }
 
 
 def savings(ctx: AuditContext, config: Mapping[str, Any], prompt_tokens: int, cost: float) -> dict[str, Any]:
@@ -189,17 +195,25 @@ def savings(ctx: AuditContext, config: Mapping[str, Any], prompt_tokens: int, co
     (`ctx.decision_context`), passed explicitly; the ruling quotes these figures and computes none of its own."""
     context = ctx.decision_context
     volume, current = context.get("monthly_volume"), context.get("current_prompt_tokens")
-    out: dict[str, Any] = {"monthly_volume": volume, "current_prompt_tokens": current,
-                           "prompt_tokens_saved_per_request": None, "monthly_tokens_saved": None,
-                           "monthly_saving_usd": None, "break_even_months": None}
+    out: dict[str, Any] = {
+        "monthly_volume": volume,
+        "current_prompt_tokens": current,
+        "prompt_tokens_saved_per_request": None,
+        "monthly_tokens_saved": None,
+        "monthly_saving_usd": None,
+        "break_even_months": None,
+    }
     if volume is None or current is None:
         return out
     per_request = current - prompt_tokens
     monthly = volume * per_request
     saving_usd = monthly / 1e6 * config["price_per_million_input_tokens"]
-    out.update(prompt_tokens_saved_per_request=per_request, monthly_tokens_saved=monthly,
-               monthly_saving_usd=round(saving_usd, 2),
-               break_even_months=round(cost / saving_usd, 2) if saving_usd > 0 else None)
+    out.update(
+        prompt_tokens_saved_per_request=per_request,
+        monthly_tokens_saved=monthly,
+        monthly_saving_usd=round(saving_usd, 2),
+        break_even_months=round(cost / saving_usd, 2) if saving_usd > 0 else None,
+    )
     return out
 
 
@@ -218,34 +232,66 @@ def limit_findings(name: str, plan: TokenPlan, config: Mapping[str, Any]) -> lis
         share = len(over) / n
         severity = "error" if share > config["max_over_limit_share"] else "warning"
         longest = max(p.total for _, p, _ in over)
-        effect = {"keep_start": "the end of each is cut", "keep_end": "the start of each is cut",
-                  "drop": "the trainer drops them", "prompt_first": "their prompts are cut first"}[mode]
-        message = (f"{name}: {len(over)} example(s) ({share:.1%}) exceed the {limit:,}-token limit for "
-                   f"{plan.target.name} (longest {longest:,} tokens); truncation '{mode}': {effect}")
-        data = {**base, "context_limit": limit, "tokens_by_line": _listed([(ln, p.total) for ln, p, _ in over], config),
-                "reply_tokens_cut_by_line": _listed([(ln, p.trained - o.trained) for ln, p, o in over], config)}
+        effect = {
+            "keep_start": "the end of each is cut",
+            "keep_end": "the start of each is cut",
+            "drop": "the trainer drops them",
+            "prompt_first": "their prompts are cut first",
+        }[mode]
+        message = (
+            f"{name}: {len(over)} example(s) ({share:.1%}) exceed the {limit:,}-token limit for "
+            f"{plan.target.name} (longest {longest:,} tokens); truncation '{mode}': {effect}"
+        )
+        data = {
+            **base,
+            "context_limit": limit,
+            "tokens_by_line": _listed([(ln, p.total) for ln, p, _ in over], config),
+            "reply_tokens_cut_by_line": _listed([(ln, p.trained - o.trained) for ln, p, o in over], config),
+        }
         findings.append(Finding("TOK001", severity, message, tuple(ln for ln, _, _ in over), data))
     dropped = [ln for ln, _, o in rows if o.dropped]
     if dropped:
-        message = (f"{name}: {len(dropped)} example(s) over {limit:,} tokens are dropped by the trainer "
-                   f"(truncation 'drop', Axolotl's default): they train nothing")
-        findings.append(Finding("TOK005", "error" if len(dropped) / n > config["max_over_limit_share"] else "warning",
-                                message, tuple(dropped), base))
+        message = (
+            f"{name}: {len(dropped)} example(s) over {limit:,} tokens are dropped by the trainer "
+            f"(truncation 'drop', Axolotl's default): they train nothing"
+        )
+        findings.append(
+            Finding(
+                "TOK005",
+                "error" if len(dropped) / n > config["max_over_limit_share"] else "warning",
+                message,
+                tuple(dropped),
+                base,
+            )
+        )
     lost = [ln for ln, p, o in rows if p.trained > 0 and o.trained == 0 and not o.dropped]
     if lost:
-        message = (f"{name}: {len(lost)} example(s) have nothing left to learn once truncated to {limit:,} tokens "
-                   f"('{mode}'): their prompts fill the window")
+        message = (
+            f"{name}: {len(lost)} example(s) have nothing left to learn once truncated to {limit:,} tokens "
+            f"('{mode}'): their prompts fill the window"
+        )
         findings.append(Finding("TOK002", "error", message, tuple(lost), base))
     cut = [(ln, p.trained - o.trained) for ln, p, o in rows if 0 < o.trained < p.trained]
     if cut:
-        message = (f"{name}: {len(cut)} example(s) lose part of their trained tokens to truncation at {limit:,} "
-                   f"('{mode}'; {sum(c for _, c in cut):,} trained tokens cut)")
-        findings.append(Finding("TOK006", "warning", message, tuple(ln for ln, _ in cut),
-                                {**base, "trained_tokens_cut_by_line": _listed(cut, config)}))
+        message = (
+            f"{name}: {len(cut)} example(s) lose part of their trained tokens to truncation at {limit:,} "
+            f"('{mode}'; {sum(c for _, c in cut):,} trained tokens cut)"
+        )
+        findings.append(
+            Finding(
+                "TOK006",
+                "warning",
+                message,
+                tuple(ln for ln, _ in cut),
+                {**base, "trained_tokens_cut_by_line": _listed(cut, config)},
+            )
+        )
     masked = [ln for ln, p, _ in rows if p.trained == 0]
     if masked:
-        message = (f"{name}: {len(masked)} example(s) have nothing to learn: every assistant turn is masked out "
-                   f"(train/weight false, or train_on='{plan.train_on}'); trainers skip or fail on such rows")
+        message = (
+            f"{name}: {len(masked)} example(s) have nothing to learn: every assistant turn is masked out "
+            f"(train/weight false, or train_on='{plan.train_on}'); trainers skip or fail on such rows"
+        )
         findings.append(Finding("TOK007", "error", message, tuple(masked), {**base, "train_on": plan.train_on}))
     return findings
 
@@ -255,36 +301,63 @@ def preflight_findings(name: str, plan: TokenPlan, config: Mapping[str, Any]) ->
     if plan.literal_specials:
         tokens = sorted({t for typed in plan.literal_specials.values() for t in typed})
         listed = ", ".join(tokens[:8])
-        message = (f"{name}: {len(plan.literal_specials)} row(s) contain {plan.target.name}'s special tokens typed as "
-                   f"text ({listed}); the tokenizer reads them as control tokens, corrupting the turn structure")
-        findings.append(Finding("TOK008", "warning", message, tuple(plan.literal_specials),
-                                {"tokens": tokens, "target": plan.target.name}))
+        message = (
+            f"{name}: {len(plan.literal_specials)} row(s) contain {plan.target.name}'s special tokens typed as "
+            f"text ({listed}); the tokenizer reads them as control tokens, corrupting the turn structure"
+        )
+        findings.append(
+            Finding(
+                "TOK008",
+                "warning",
+                message,
+                tuple(plan.literal_specials),
+                {"tokens": tokens, "target": plan.target.name},
+            )
+        )
     for role, lines in sorted(plan.dropped_roles.items()):
-        message = (f"{name}: {plan.target.name}'s chat template drops the content of '{role}' messages in "
-                   f"{len(lines)} row(s): the model never sees it")
+        message = (
+            f"{name}: {plan.target.name}'s chat template drops the content of '{role}' messages in "
+            f"{len(lines)} row(s): the model never sees it"
+        )
         findings.append(Finding("TOK009", "warning", message, tuple(sorted(set(lines))), {"role": role}))
     if plan.refused:
         first = next(iter(plan.refused.values()))
-        message = (f"{name}: {plan.target.name}'s chat template refuses {len(plan.refused)} row(s) "
-                   f"(e.g. \"{first}\"); they cannot be trained with it")
-        findings.append(Finding("TOK009", "warning", message, tuple(plan.refused),
-                                {"errors_by_line": {str(k): v for k, v in list(plan.refused.items())[:20]}}))
+        message = (
+            f"{name}: {plan.target.name}'s chat template refuses {len(plan.refused)} row(s) "
+            f'(e.g. "{first}"); they cannot be trained with it'
+        )
+        findings.append(
+            Finding(
+                "TOK009",
+                "warning",
+                message,
+                tuple(plan.refused),
+                {"errors_by_line": {str(k): v for k, v in list(plan.refused.items())[:20]}},
+            )
+        )
     return findings
 
 
-def outlier_finding(name: str, lines: list[int], conversation: list[int], billed: int,
-                    config: Mapping[str, Any], limit: int) -> Finding | None:
+def outlier_finding(
+    name: str, lines: list[int], conversation: list[int], billed: int, config: Mapping[str, Any], limit: int
+) -> Finding | None:
     median = distribution(conversation)["p50"]
     cutoff = config["long_outlier_factor"] * median
     long_rows = [(line, tokens) for line, tokens in zip(lines, conversation) if tokens > cutoff]
     if not long_rows or billed == 0:
         return None
     held = sum(min(tokens, limit) for _, tokens in long_rows) / billed
-    message = (f"{name}: {len(long_rows)} example(s) longer than {config['long_outlier_factor']:g}× the median "
-               f"conversation ({median:,} tokens) hold {held:.0%} of the billed training tokens")
-    return Finding("TOK003", "info", message, tuple(line for line, _ in long_rows),
-                   {"median_tokens": median, "billed_share": round(held, 4),
-                    "tokens_by_line": _listed(long_rows, config)})
+    message = (
+        f"{name}: {len(long_rows)} example(s) longer than {config['long_outlier_factor']:g}× the median "
+        f"conversation ({median:,} tokens) hold {held:.0%} of the billed training tokens"
+    )
+    return Finding(
+        "TOK003",
+        "info",
+        message,
+        tuple(line for line, _ in long_rows),
+        {"median_tokens": median, "billed_share": round(held, 4), "tokens_by_line": _listed(long_rows, config)},
+    )
 
 
 def payback_finding(name: str, money: Mapping[str, Any], cost: float, config: Mapping[str, Any]) -> Finding | None:
@@ -295,21 +368,28 @@ def payback_finding(name: str, money: Mapping[str, Any], cost: float, config: Ma
         return None
     if months is None:
         prompt = money["current_prompt_tokens"] - money["prompt_tokens_saved_per_request"]
-        message = (f"{name}: the fine-tuned prompt (~{prompt:,} tokens) is not shorter than the current "
-                   f"{money['current_prompt_tokens']:,}-token prompt: the ${cost:,.2f} training cost never pays back "
-                   "in prompt tokens")
+        message = (
+            f"{name}: the fine-tuned prompt (~{prompt:,} tokens) is not shorter than the current "
+            f"{money['current_prompt_tokens']:,}-token prompt: the ${cost:,.2f} training cost never pays back "
+            "in prompt tokens"
+        )
     else:
-        message = (f"{name}: the ${cost:,.2f} training cost pays back after {months:g} months of saved prompt tokens "
-                   f"(${money['monthly_saving_usd']:,.2f}/month), beyond the {horizon}-month horizon")
+        message = (
+            f"{name}: the ${cost:,.2f} training cost pays back after {months:g} months of saved prompt tokens "
+            f"(${money['monthly_saving_usd']:,.2f}/month), beyond the {horizon}-month horizon"
+        )
     return Finding("TOK004", "info", message, (), {"break_even_months": months, "horizon_months": horizon})
 
 
 def split_metrics(plan: TokenPlan) -> dict[str, Any]:
     kept = [(p, o) for p, o in zip(plan.plans, plan.outcomes) if p is not None]
-    return {"rows": len(kept), "tokens": distribution([p.total for p, _ in kept]),
-            "prompt_tokens": distribution([p.prompt for p, _ in kept]),
-            "trained_tokens": distribution([o.trained for _, o in kept]),
-            "over_limit": sum(1 for p, o in kept if p.total > plan.limit or o.dropped)}
+    return {
+        "rows": len(kept),
+        "tokens": distribution([p.total for p, _ in kept]),
+        "prompt_tokens": distribution([p.prompt for p, _ in kept]),
+        "trained_tokens": distribution([o.trained for _, o in kept]),
+        "over_limit": sum(1 for p, o in kept if p.total > plan.limit or o.dropped),
+    }
 
 
 def check_config(config: Mapping[str, Any]) -> str | None:
@@ -335,10 +415,18 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         return CheckResult(ID, "error", str(exc), {"target": config["target"]})
     except Exception as exc:  # tiktoken raises several types when an encoding is not available offline
         if config["target"] != DEFAULTS["target"]:
-            return CheckResult(ID, "error", f"target '{config['target']}' could not be loaded offline "
-                               f"({type(exc).__name__}: {exc})", {"target": config["target"]})
-        return CheckResult(ID, "error", f"token encoding '{config['encoding']}' is not available offline "
-                           f"({type(exc).__name__}); use 'cl100k_base'", {"encoding": config["encoding"]})
+            return CheckResult(
+                ID,
+                "error",
+                f"target '{config['target']}' could not be loaded offline ({type(exc).__name__}: {exc})",
+                {"target": config["target"]},
+            )
+        return CheckResult(
+            ID,
+            "error",
+            f"token encoding '{config['encoding']}' is not available offline ({type(exc).__name__}); use 'cl100k_base'",
+            {"encoding": config["encoding"]},
+        )
     return result(ctx, config, plan)
 
 
@@ -366,11 +454,17 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
     masked = tuple(ln for ln, p in zip(lines, plan.plans) if p is not None and p.trained == 0)
     lost = tuple(ln for ln, p, o in zip(lines, plan.plans, plan.outcomes) if p and p.trained > 0 and o.trained == 0)
     metrics: dict[str, Any] = {
-        "target": plan.target.name, "tokenizer": plan.target.tokenizer,
-        "max_seq_len": limit, "truncation": plan.mode, "train_on": plan.train_on,
+        "target": plan.target.name,
+        "tokenizer": plan.target.tokenizer,
+        "max_seq_len": limit,
+        "truncation": plan.mode,
+        "train_on": plan.train_on,
         "encoding": config["encoding"] if plan.target.name == DEFAULTS["target"] else plan.target.tokenizer,
         "examples_counted": len(lines),
-        "token_p50": spread["p50"], "token_p90": spread["p90"], "token_p99": spread["p99"], "token_max": spread["max"],
+        "token_p50": spread["p50"],
+        "token_p90": spread["p90"],
+        "token_p99": spread["p99"],
+        "token_max": spread["max"],
         "conversation_tokens": spread,
         "input_tokens": distribution(parts["input"]),
         "output_tokens": distribution(parts["output"]),
@@ -382,8 +476,11 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
         "over_limit_share": round(len(over_lines) / len(lines), 4),
         "outputs_truncated": len(truncated),
         "outputs_lost": len(set(lost) - set(dropped)),
-        "rows_dropped": len(dropped), "rows_untrainable": len(untrainable), "rows_masked": len(masked),
-        "rows_template_refused": len(plan.refused), "rows_with_literal_special_tokens": len(plan.literal_specials),
+        "rows_dropped": len(dropped),
+        "rows_untrainable": len(untrainable),
+        "rows_masked": len(masked),
+        "rows_template_refused": len(plan.refused),
+        "rows_with_literal_special_tokens": len(plan.literal_specials),
         "splits": {"train": split_metrics(plan)},
         "token_histogram": length_histogram([p.total for p in plan.plans if p is not None], limit),
         "billed_tokens_per_epoch": billed,
@@ -399,29 +496,56 @@ def result(ctx: AuditContext, config: Mapping[str, Any], plan: TokenPlan) -> Che
     if eval_set is not None and eval_set.rows_valid:
         metrics["splits"]["eval"] = split_metrics(split_plan(ctx, "eval"))
     findings = limit_findings(name, plan, config) + preflight_findings(name, plan, config)
-    findings += [f for f in (outlier_finding(name, lines, conversation, billed, config, limit),
-                             payback_finding(name, money, cost, config)) if f is not None]
+    findings += [
+        f
+        for f in (
+            outlier_finding(name, lines, conversation, billed, config, limit),
+            payback_finding(name, money, cost, config),
+        )
+        if f is not None
+    ]
     status = "pass"
     if any(f.severity != "info" for f in findings):
         status = "warn"
     if len(over_lines) / len(lines) > config["max_over_limit_share"]:
         status = "fail"
-    summary = (f"{plan.target.name}: tokens p50 {spread['p50']:,} / p90 {spread['p90']:,} / p99 {spread['p99']:,} / "
-               f"max {spread['max']:,}; {len(over_lines)} over the {limit:,}-token limit ('{plan.mode}'), "
-               f"{len(untrainable)} with nothing to learn; ~{training_tokens:,} training tokens ({epochs} epochs) "
-               f"≈ ${cost:,.2f}")
+    summary = (
+        f"{plan.target.name}: tokens p50 {spread['p50']:,} / p90 {spread['p90']:,} / p99 {spread['p99']:,} / "
+        f"max {spread['max']:,}; {len(over_lines)} over the {limit:,}-token limit ('{plan.mode}'), "
+        f"{len(untrainable)} with nothing to learn; ~{training_tokens:,} training tokens ({epochs} epochs) "
+        f"≈ ${cost:,.2f}"
+    )
     if money["monthly_tokens_saved"] is not None:
         months = money["break_even_months"]
-        summary += (f"; saves {money['monthly_tokens_saved']:,} prompt tokens/month, "
-                    + (f"break-even after {months:g} months" if months is not None else "never breaks even"))
+        summary += f"; saves {money['monthly_tokens_saved']:,} prompt tokens/month, " + (
+            f"break-even after {months:g} months" if months is not None else "never breaks even"
+        )
     counted = [(ln, p, o) for ln, p, o in zip(lines, plan.plans, plan.outcomes) if p is not None]
-    row_values = {"train": {"tokens": {ln: p.total for ln, p, _ in counted},
-                            "trained_tokens": {ln: o.trained for ln, _, o in counted}}}
-    evidence = TokensEvidence(plan.target.name, len(lines), spread["p50"], spread["p90"], spread["max"], limit,
-                              training_tokens, epochs, round(cost, 2), config["price_per_million_training_tokens"],
-                              over_limit_lines=over_lines, truncated_lines=truncated, dropped_lines=dropped,
-                              untrainable_lines=lost, masked_lines=masked, monthly_volume=money["monthly_volume"],
-                              monthly_tokens_saved=money["monthly_tokens_saved"],
-                              break_even_months=money["break_even_months"],
-                              horizon_months=config["break_even_horizon_months"])
+    row_values = {
+        "train": {
+            "tokens": {ln: p.total for ln, p, _ in counted},
+            "trained_tokens": {ln: o.trained for ln, _, o in counted},
+        }
+    }
+    evidence = TokensEvidence(
+        plan.target.name,
+        len(lines),
+        spread["p50"],
+        spread["p90"],
+        spread["max"],
+        limit,
+        training_tokens,
+        epochs,
+        round(cost, 2),
+        config["price_per_million_training_tokens"],
+        over_limit_lines=over_lines,
+        truncated_lines=truncated,
+        dropped_lines=dropped,
+        untrainable_lines=lost,
+        masked_lines=masked,
+        monthly_volume=money["monthly_volume"],
+        monthly_tokens_saved=money["monthly_tokens_saved"],
+        break_even_months=money["break_even_months"],
+        horizon_months=config["break_even_horizon_months"],
+    )
     return CheckResult(ID, status, summary, metrics, tuple(findings), row_values, evidence=(evidence,))

@@ -31,6 +31,7 @@ Codes
   TOOL005 one tool name with different definitions across rows · TOOL006 legacy functions mixed with tools
   TOOL007 tool calls in a row that defines no tools
 """
+
 from __future__ import annotations
 
 import json
@@ -102,8 +103,9 @@ def schema_errors(schema: Any, arguments: str, cache: dict[str, Any]) -> str | N
     return f"{error.message}" + (f" (at {path})" if path else "")
 
 
-def row_problems(messages: list[dict[str, Any]], defined: dict[str, Any] | None,
-                 cache: dict[str, Any]) -> list[tuple[str, str]]:
+def row_problems(
+    messages: list[dict[str, Any]], defined: dict[str, Any] | None, cache: dict[str, Any]
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     pending: list[dict[str, Any]] = []
     issued_ids: set[str] = set()
@@ -130,8 +132,15 @@ def row_problems(messages: list[dict[str, Any]], defined: dict[str, Any] | None,
                     issued_ids.add(c["id"])
         elif m["role"] == "tool":
             answer = m.get("tool_call_id")
-            match = next((c for c in pending if (answer and c.get("id") == answer)
-                          or (not answer and (not m.get("name") or c["function"]["name"] == m.get("name")))), None)
+            match = next(
+                (
+                    c
+                    for c in pending
+                    if (answer and c.get("id") == answer)
+                    or (not answer and (not m.get("name") or c["function"]["name"] == m.get("name")))
+                ),
+                None,
+            )
             if match is not None:
                 pending.remove(match)
             elif answer and answer in issued_ids:
@@ -145,10 +154,16 @@ def row_problems(messages: list[dict[str, Any]], defined: dict[str, Any] | None,
 def legacy_mix(row: Mapping[str, Any], messages: list[dict[str, Any]]) -> bool:
     keys = set((row.get("record_keys") or "").split(","))
     calls = [c for m in messages for c in (m["tool_calls"] or [])]
-    legacy = "functions" in keys or any(c.get("legacy") for c in calls) or any(
-        m.get("source_role") == "function" for m in messages)
-    modern = "tools" in keys or any(not c.get("legacy") for c in calls if c.get("id")) or any(
-        m["role"] == "tool" and m.get("source_role") is None for m in messages)
+    legacy = (
+        "functions" in keys
+        or any(c.get("legacy") for c in calls)
+        or any(m.get("source_role") == "function" for m in messages)
+    )
+    modern = (
+        "tools" in keys
+        or any(not c.get("legacy") for c in calls if c.get("id"))
+        or any(m["role"] == "tool" and m.get("source_role") is None for m in messages)
+    )
     return legacy and modern
 
 
@@ -179,16 +194,34 @@ def check_dataset(dataset: Dataset, cap: int) -> list[Finding]:
             lines = sorted(set(lines))
             named = lines[:cap] if cap else lines
             shown = ", ".join(places[n] for n in named[:5]) + (f" (+{len(lines) - 5} more)" if len(lines) > 5 else "")
-            findings.append(Finding(code, SEVERITY.get(code, "error"), f"{shown}: {reason}", tuple(named),
-                                    {"rows": len(lines)}, dataset.split))
+            findings.append(
+                Finding(
+                    code,
+                    SEVERITY.get(code, "error"),
+                    f"{shown}: {reason}",
+                    tuple(named),
+                    {"rows": len(lines)},
+                    dataset.split,
+                )
+            )
     for name, variants in shapes.items():
         if len(variants) > 1:
             common = Counter({k: len(v) for k, v in variants.items()}).most_common(1)[0][0]
             odd = sorted(n for k, v in variants.items() if k != common for n in v)
-            message = (f"{dataset.path.name}: tool '{name}' has {len(variants)} different definitions; "
-                       f"{len(odd)} row(s) differ from the most common one")
-            findings.append(Finding("TOOL005", "warning", message, tuple(odd[:cap] if cap else odd),
-                                    {"tool": name, "definitions": len(variants)}, dataset.split))
+            message = (
+                f"{dataset.path.name}: tool '{name}' has {len(variants)} different definitions; "
+                f"{len(odd)} row(s) differ from the most common one"
+            )
+            findings.append(
+                Finding(
+                    "TOOL005",
+                    "warning",
+                    message,
+                    tuple(odd[:cap] if cap else odd),
+                    {"tool": name, "definitions": len(variants)},
+                    dataset.split,
+                )
+            )
     return findings
 
 
@@ -204,7 +237,10 @@ def run(ctx: AuditContext, config: Mapping[str, Any]) -> CheckResult:
         return CheckResult(ID, "skipped", "no tool calls or tool definitions in the set")
     rows = sorted({n for f in findings if f.split == "train" for n in f.rows})
     status = "fail" if any(f.severity == "error" for f in findings) else ("warn" if findings else "pass")
-    summary = (f"{len(rows)} training row(s) with tool-call problems" if findings
-               else "every tool call names a defined function with valid arguments and is answered in order")
+    summary = (
+        f"{len(rows)} training row(s) with tool-call problems"
+        if findings
+        else "every tool call names a defined function with valid arguments and is answered in order"
+    )
     metrics = {"rows_with_problems": len(rows), "rows_with_tool_calls": with_calls}
     return CheckResult(ID, status, summary, metrics, tuple(findings))

@@ -34,8 +34,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _not_run:
-        terminalreporter.write_line(f"{len(_not_run)} calibration tests skipped: {SHARED} is absent "
-                                    "(each reads a real dataset: put the data beside this checkout to run them)")
+        terminalreporter.write_line(
+            f"{len(_not_run)} calibration tests skipped: {SHARED} is absent "
+            "(each reads a real dataset: put the data beside this checkout to run them)"
+        )
 
 
 @pytest.fixture(autouse=True)

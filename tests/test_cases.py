@@ -1,4 +1,5 @@
 """The per-code cases in tests/cases/*.yaml, run through `auditor.api.audit` (format: tests/cases/README.md)."""
+
 from __future__ import annotations
 
 import importlib
@@ -80,8 +81,9 @@ def write_split(spec: Any, split: str, folder: Path) -> Path:
     lines += [json.dumps(r, ensure_ascii=False) for r in spec.get("records", [])]
     for block in spec.get("generate", []):
         start = block.get("start", 1)
-        lines += [json.dumps(fill(block["template"], i), ensure_ascii=False)
-                  for i in range(start, start + block["count"])]
+        lines += [
+            json.dumps(fill(block["template"], i), ensure_ascii=False) for i in range(start, start + block["count"])
+        ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -133,8 +135,14 @@ def test_case(file: str, data: dict[str, Any], case: dict[str, Any], tmp_path: P
     assert "train" in case, "a case needs a train split"
     paths = {split: write_split(case[split], split, tmp_path) for split in SPLITS if split in case}
     config = load_config(cwd=tmp_path, overrides=case.get("config"))
-    report = auditor.api.audit(paths["train"], paths.get("production"), paths.get("eval"), config=config,
-                               only=case_checks(data, case), embedder=embedder)
+    report = auditor.api.audit(
+        paths["train"],
+        paths.get("production"),
+        paths.get("eval"),
+        config=config,
+        only=case_checks(data, case),
+        embedder=embedder,
+    )
     results = report.to_dict()["checks"]
     findings = [f for check in results for f in check["findings"]]
     crashed = [f"{c['id']}: {c['summary']}" for c in results if c["status"] == "error"]
@@ -188,5 +196,5 @@ def test_every_code_has_a_failing_and_a_passing_case() -> None:
 def test_generated_words_are_not_typos_of_each_other() -> None:
     words = [word(i) for i in range(216)]
     assert {len(w) for w in words} == {6}
-    closest = min(sum(x != y for x, y in zip(a, b)) for k, a in enumerate(words) for b in words[k + 1:])
+    closest = min(sum(x != y for x, y in zip(a, b)) for k, a in enumerate(words) for b in words[k + 1 :])
     assert closest >= 2

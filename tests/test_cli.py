@@ -12,13 +12,25 @@ HEAVY = ("polars", "torch", "sentence_transformers", "sklearn", "great_expectati
 
 
 def ftaudit(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "auditor", *args], capture_output=True, text=True, cwd=cwd or ROOT,
-                          env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT),
-                               "FTAUDIT_CACHE_DIR": os.environ["FTAUDIT_CACHE_DIR"]})
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HF_HUB_OFFLINE": "1",
+            "PYTHONPATH": str(ROOT),
+            "FTAUDIT_CACHE_DIR": os.environ["FTAUDIT_CACHE_DIR"],
+        },
+    )
 
 
 def test_help_imports_nothing_heavy() -> None:
-    code = "import sys; from auditor.cli import main; import auditor.cli; print(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    code = (
+        "import sys; from auditor.cli import main; import auditor.cli; "
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and out.stdout.strip() == ""
     assert "audit" in ftaudit("--help").stdout
@@ -70,16 +82,40 @@ def test_outputs_and_annotations_are_written(tmp_path: Path) -> None:
     prod = tmp_path / "prod.txt"
     prod.write_text("I dropped my phone\nMy cat ignores me\n")
     broken = SAMPLE / "broken" / "malformed_lines.jsonl"  # 6 of its 13 records are malformed (sample_data/README.md)
-    result = ftaudit("audit", str(broken), "--production", str(prod), "-o", "out/report.txt",
-                     "--annotate", "out/rows.jsonl", "--quiet", cwd=tmp_path)
+    result = ftaudit(
+        "audit",
+        str(broken),
+        "--production",
+        str(prod),
+        "-o",
+        "out/report.txt",
+        "--annotate",
+        "out/rows.jsonl",
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "Verdict: BLOCKED" in (tmp_path / "out" / "report.txt").read_text()
     rows = [json.loads(line) for line in (tmp_path / "out" / "rows.jsonl").read_text().splitlines()]
     valid = {1, 2, 4, 9, 11, 14, 15}
     assert [(r["split"], r["line"], r["valid"]) for r in rows] == [
         *(("train", line, line in valid) for line in (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13, 14, 15)),
-        ("production", 1, True), ("production", 2, True)]
-    contract = {"split", "line", "valid", "label", "exact_group", "near_group", "suspected_label", "label_issue_score",
-                "nearest_train_line", "nearest_train_similarity", "covered", "cluster"}
+        ("production", 1, True),
+        ("production", 2, True),
+    ]
+    contract = {
+        "split",
+        "line",
+        "valid",
+        "label",
+        "exact_group",
+        "near_group",
+        "suspected_label",
+        "label_issue_score",
+        "nearest_train_line",
+        "nearest_train_similarity",
+        "covered",
+        "cluster",
+    }
     assert all(contract <= set(r) for r in rows)
     assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []

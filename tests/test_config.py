@@ -26,16 +26,21 @@ def test_ftaudit_toml_found_upwards(isolated_config: Path, monkeypatch: pytest.M
 
 
 def test_pyproject_tool_table(isolated_config: Path) -> None:
-    (isolated_config / "pyproject.toml").write_text("[project]\nname='x'\n[tool.ftaudit.format]\nmax_invalid_share = 0.5\n")
+    (isolated_config / "pyproject.toml").write_text(
+        "[project]\nname='x'\n[tool.ftaudit.format]\nmax_invalid_share = 0.5\n"
+    )
     assert load_config().section("format")["max_invalid_share"] == 0.5
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[size]\npreferred_form = 400\n", "unknown config key 'size.preferred_form'"),
-    ("[sise]\npreferred_from = 400\n", "unknown config section 'sise'"),
-    ("[size]\npreferred_from = 'many'\n", "'size.preferred_from' must be int"),
-    ("[size\n", "invalid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[size]\npreferred_form = 400\n", "unknown config key 'size.preferred_form'"),
+        ("[sise]\npreferred_from = 400\n", "unknown config section 'sise'"),
+        ("[size]\npreferred_from = 'many'\n", "'size.preferred_from' must be int"),
+        ("[size\n", "invalid TOML"),
+    ],
+)
 def test_bad_config_is_an_error_naming_the_key(isolated_config: Path, text: str, message: str) -> None:
     path = isolated_config / "custom.toml"
     path.write_text(text)

@@ -71,6 +71,7 @@ def test_clinc_slice_coverage_is_near_the_truth(clinc_slice, isolated_config: Pa
     low, high = result.metrics["coverage_ci_low"], result.metrics["coverage_ci_high"]
     assert low < result.metrics["coverage"] < high and low <= share <= high
     from auditor.intervals import wilson
+
     sampling = wilson(result.metrics["covered_rows"], 950)
     assert low < sampling[0] and high > sampling[1]  # the rule's own error widens the sampling interval
     calibration = result.metrics["calibration"]
@@ -114,8 +115,17 @@ def test_clinc_slice_unseen_intents_form_clusters(clinc_slice, isolated_config: 
     assert sum(intent not in known for intent in clustered) / len(clustered) >= 0.8
     listed = result.metrics["uncovered_clusters"]
     first = listed[0]
-    assert {"id", "size", "share", "examples", "nearest_train_line", "nearest_train_example", "examples_to_collect",
-            "nearest_label", "sibling"} <= set(first)
+    assert {
+        "id",
+        "size",
+        "share",
+        "examples",
+        "nearest_train_line",
+        "nearest_train_example",
+        "examples_to_collect",
+        "nearest_label",
+        "sibling",
+    } <= set(first)
     first_intent = intents[first["examples"][0]["line"] - 1]
     assert len(first["examples"]) == 3 and all(intents[e["line"] - 1] == first_intent for e in first["examples"])
     assert first["examples_to_collect"] >= max(10, round(first["share"] * 600))
@@ -162,19 +172,28 @@ def test_plain_text_production_matches_the_jsonl(isolated_config: Path) -> None:
 
 
 def test_fixed_threshold_and_sampling(isolated_config: Path) -> None:
-    loose = audit(SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl", only=["coverage"],
-                  overrides={"coverage": {"threshold": 0.1}}).check("coverage")
+    loose = audit(
+        SAMPLE / "support_train.jsonl",
+        SAMPLE / "support_production.jsonl",
+        only=["coverage"],
+        overrides={"coverage": {"threshold": 0.1}},
+    ).check("coverage")
     assert loose.metrics["threshold"] == 0.1 and loose.metrics["threshold_basis"]["source"] == "fixed"
     assert loose.metrics["coverage"] == 1.0 and loose.status == "pass" and not loose.findings
-    report = audit(SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl", only=["coverage"],
-                   overrides={"coverage": {"sample": 60, "seed": 3}})
+    report = audit(
+        SAMPLE / "support_train.jsonl",
+        SAMPLE / "support_production.jsonl",
+        only=["coverage"],
+        overrides={"coverage": {"sample": 60, "seed": 3}},
+    )
     sampled = report.check("coverage")
     assert sampled.metrics["sampled_rows"] == 60 and sampled.metrics["production_rows"] == 150
     assert sampled.metrics["sampled"] is True and "a sample of 60 of 150" in sampled.summary
     assert len(production_values(report, "covered")) == 60
     width = sampled.metrics["coverage_ci_high"] - sampled.metrics["coverage_ci_low"]
-    full = audit(SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl",
-                 only=["coverage"]).check("coverage")
+    full = audit(SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl", only=["coverage"]).check(
+        "coverage"
+    )
     assert width > full.metrics["coverage_ci_high"] - full.metrics["coverage_ci_low"]
 
 

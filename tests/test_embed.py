@@ -63,7 +63,8 @@ def test_warm_cache_never_imports_torch(warm_cache: tuple[Path, np.ndarray, Embe
     code = (
         "import sys; from auditor.embed import Embedder; "
         f"e = Embedder(cache_dir={str(cache)!r}, quiet=True); v = e.encode({TEXTS!r}); "
-        "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules, 'onnxruntime' in sys.modules)"
+        "print(v.shape[0], 'torch' in sys.modules, 'sentence_transformers' in sys.modules, "
+        "'onnxruntime' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.split() == ["5", "False", "False", "False"], out.stderr

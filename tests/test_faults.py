@@ -552,10 +552,10 @@ def test_terminal_renders_hostile_text_inert() -> None:
 
 
 def test_markdown_and_html_render_hostile_text_inert() -> None:
+    import re
+
     from auditor.report.html_report import render as html
     from auditor.report.markdown import render as markdown
-
-    import re
 
     md = markdown(hostile_report())
     assert "\x1b" not in md and "\u202e" not in md

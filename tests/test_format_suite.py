@@ -1,5 +1,6 @@
 """FMT010 guards the loader's own guarantees (unique lines, an input and an output on every valid row, known
 roles): no input file can reach it, so it is tested here on frames broken by hand, with both suites."""
+
 from __future__ import annotations
 
 from dataclasses import replace

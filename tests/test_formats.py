@@ -1,5 +1,6 @@
 """Every dialect loads from hand-written sample text (math word problems, Parcelly support chats, tool calls, bank
 intents) converted into it; the calibration tests repeat the conversion on real GSM8K."""
+
 from __future__ import annotations
 
 import csv
@@ -78,52 +79,147 @@ def bot(text: str) -> Row:
 
 
 DIALECTS: dict[str, tuple[str, str, Callable[[Row], Row]]] = {
-    "sharegpt": ("sharegpt", "generation", lambda r: {
-        "conversations": [{"from": "human", "value": r["question"]}, {"from": "gpt", "value": r["answer"]}],
-        "system": "Solve the problem."}),
-    "sharegpt-role-content": ("sharegpt", "generation", lambda r: {
-        "conversations": [{"role": "user", "content": r["question"]}, {"role": "assistant", "content": r["answer"]}]}),
-    "gemini": ("gemini", "generation", lambda r: {
-        "systemInstruction": {"parts": [{"text": "Solve the problem."}]},
-        "contents": [{"role": "user", "parts": [{"text": r["question"]}]},
-                     {"role": "model", "parts": [{"text": r["answer"]}]}]}),
-    "bedrock-claude": ("bedrock", "generation", lambda r: {
-        "system": "Solve the problem.", "messages": [user(r["question"]), bot(r["answer"])]}),
-    "bedrock-converse": ("bedrock", "generation", lambda r: {
-        "schemaVersion": "bedrock-conversation-2024", "system": [{"text": "Solve the problem."}],
-        "messages": [{"role": "user", "content": [{"text": r["question"]}]},
-                     {"role": "assistant", "content": [{"text": r["answer"]}]}]}),
-    "chat-developer-parts-reasoning": ("chat", "generation", lambda r: {
-        "messages": [{"role": "developer", "content": "Solve the problem."},
-                     {"role": "user", "content": [{"type": "text", "text": r["question"]}]},
-                     {"role": "assistant", "content": r["answer"].split("####")[-1].strip(),
-                      "reasoning_content": r["answer"].split("####")[0], "weight": 1}], "weight": 1}),
-    "trl-prompt-completion-conversational": ("prompt_completion", "generation", lambda r: {
-        "prompt": [user(r["question"])], "completion": [bot(r["answer"])]}),
+    "sharegpt": (
+        "sharegpt",
+        "generation",
+        lambda r: {
+            "conversations": [{"from": "human", "value": r["question"]}, {"from": "gpt", "value": r["answer"]}],
+            "system": "Solve the problem.",
+        },
+    ),
+    "sharegpt-role-content": (
+        "sharegpt",
+        "generation",
+        lambda r: {
+            "conversations": [{"role": "user", "content": r["question"]}, {"role": "assistant", "content": r["answer"]}]
+        },
+    ),
+    "gemini": (
+        "gemini",
+        "generation",
+        lambda r: {
+            "systemInstruction": {"parts": [{"text": "Solve the problem."}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": r["question"]}]},
+                {"role": "model", "parts": [{"text": r["answer"]}]},
+            ],
+        },
+    ),
+    "bedrock-claude": (
+        "bedrock",
+        "generation",
+        lambda r: {"system": "Solve the problem.", "messages": [user(r["question"]), bot(r["answer"])]},
+    ),
+    "bedrock-converse": (
+        "bedrock",
+        "generation",
+        lambda r: {
+            "schemaVersion": "bedrock-conversation-2024",
+            "system": [{"text": "Solve the problem."}],
+            "messages": [
+                {"role": "user", "content": [{"text": r["question"]}]},
+                {"role": "assistant", "content": [{"text": r["answer"]}]},
+            ],
+        },
+    ),
+    "chat-developer-parts-reasoning": (
+        "chat",
+        "generation",
+        lambda r: {
+            "messages": [
+                {"role": "developer", "content": "Solve the problem."},
+                {"role": "user", "content": [{"type": "text", "text": r["question"]}]},
+                {
+                    "role": "assistant",
+                    "content": r["answer"].split("####")[-1].strip(),
+                    "reasoning_content": r["answer"].split("####")[0],
+                    "weight": 1,
+                },
+            ],
+            "weight": 1,
+        },
+    ),
+    "trl-prompt-completion-conversational": (
+        "prompt_completion",
+        "generation",
+        lambda r: {"prompt": [user(r["question"])], "completion": [bot(r["answer"])]},
+    ),
     "trl-text": ("text", "generation", lambda r: {"text": f"Q: {r['question']}\nA: {r['answer']}"}),
-    "alpaca-history": ("instruction", "generation", lambda r: {
-        "instruction": r["question"], "input": "", "output": r["answer"], "system": "Solve the problem.",
-        "history": [["What is 2 + 2?", "4"]]}),
-    "trl-preference": ("preference", "preference", lambda r: {
-        "prompt": r["question"], "chosen": r["answer"], "rejected": wrong(r["answer"]),
-        "score_chosen": 9.0, "score_rejected": 2.0}),
-    "trl-preference-conversational": ("preference", "preference", lambda r: {
-        "prompt": [user(r["question"])], "chosen": [bot(r["answer"])], "rejected": [bot(wrong(r["answer"]))]}),
-    "trl-implicit-messages": ("preference", "preference", lambda r: {
-        "chosen": [user(r["question"]), bot(r["answer"])], "rejected": [user(r["question"]), bot(wrong(r["answer"]))]}),
-    "hh-transcript": ("preference", "preference", lambda r: {
-        "chosen": f"\n\nHuman: {r['question']}\n\nAssistant: {r['answer']}",
-        "rejected": f"\n\nHuman: {r['question']}\n\nAssistant: {wrong(r['answer'])}"}),
-    "kto": ("kto", "preference", lambda r: {"prompt": r["question"], "completion": r["answer"],
-                                           "label": len(r["answer"]) % 2 == 0}),
-    "llamafactory-alpaca-preference": ("alpaca_preference", "preference", lambda r: {
-        "instruction": r["question"], "input": "", "chosen": r["answer"], "rejected": wrong(r["answer"])}),
-    "llamafactory-sharegpt-preference": ("sharegpt_preference", "preference", lambda r: {
-        "conversations": [{"from": "human", "value": r["question"]}],
-        "chosen": {"from": "gpt", "value": r["answer"]}, "rejected": {"from": "gpt", "value": wrong(r["answer"])}}),
-    "openai-preference": ("openai_preference", "preference", lambda r: {
-        "input": {"messages": [user(r["question"])]}, "preferred_output": [bot(r["answer"])],
-        "non_preferred_output": [bot(wrong(r["answer"]))]}),
+    "alpaca-history": (
+        "instruction",
+        "generation",
+        lambda r: {
+            "instruction": r["question"],
+            "input": "",
+            "output": r["answer"],
+            "system": "Solve the problem.",
+            "history": [["What is 2 + 2?", "4"]],
+        },
+    ),
+    "trl-preference": (
+        "preference",
+        "preference",
+        lambda r: {
+            "prompt": r["question"],
+            "chosen": r["answer"],
+            "rejected": wrong(r["answer"]),
+            "score_chosen": 9.0,
+            "score_rejected": 2.0,
+        },
+    ),
+    "trl-preference-conversational": (
+        "preference",
+        "preference",
+        lambda r: {
+            "prompt": [user(r["question"])],
+            "chosen": [bot(r["answer"])],
+            "rejected": [bot(wrong(r["answer"]))],
+        },
+    ),
+    "trl-implicit-messages": (
+        "preference",
+        "preference",
+        lambda r: {
+            "chosen": [user(r["question"]), bot(r["answer"])],
+            "rejected": [user(r["question"]), bot(wrong(r["answer"]))],
+        },
+    ),
+    "hh-transcript": (
+        "preference",
+        "preference",
+        lambda r: {
+            "chosen": f"\n\nHuman: {r['question']}\n\nAssistant: {r['answer']}",
+            "rejected": f"\n\nHuman: {r['question']}\n\nAssistant: {wrong(r['answer'])}",
+        },
+    ),
+    "kto": (
+        "kto",
+        "preference",
+        lambda r: {"prompt": r["question"], "completion": r["answer"], "label": len(r["answer"]) % 2 == 0},
+    ),
+    "llamafactory-alpaca-preference": (
+        "alpaca_preference",
+        "preference",
+        lambda r: {"instruction": r["question"], "input": "", "chosen": r["answer"], "rejected": wrong(r["answer"])},
+    ),
+    "llamafactory-sharegpt-preference": (
+        "sharegpt_preference",
+        "preference",
+        lambda r: {
+            "conversations": [{"from": "human", "value": r["question"]}],
+            "chosen": {"from": "gpt", "value": r["answer"]},
+            "rejected": {"from": "gpt", "value": wrong(r["answer"])},
+        },
+    ),
+    "openai-preference": (
+        "openai_preference",
+        "preference",
+        lambda r: {
+            "input": {"messages": [user(r["question"])]},
+            "preferred_output": [bot(r["answer"])],
+            "non_preferred_output": [bot(wrong(r["answer"]))],
+        },
+    ),
 }
 
 
@@ -170,23 +266,37 @@ def test_preference_columns(tmp_path: Path) -> None:
 
 
 def test_hh_transcript_prompt_is_the_human_turn(tmp_path: Path) -> None:
-    row = {"chosen": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Where is my parcel?\n\nAssistant: It leaves today.",
-           "rejected": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Where is my parcel?\n\nAssistant: It is lost."}
+    row = {
+        "chosen": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Where is my parcel?\n\nAssistant: It leaves today.",
+        "rejected": "\n\nHuman: Hi\n\nAssistant: Hello!\n\nHuman: Where is my parcel?\n\nAssistant: It is lost.",
+    }
     ds = load_dataset(write(tmp_path, "hh.jsonl", [row]), "train")
     first = ds.valid.row(0, named=True)
-    assert (first["input"], first["output"], first["rejected"]) == ("Hi\nHello!\nWhere is my parcel?",
-                                                                    "It leaves today.",
-                                                                    "It is lost.")
+    assert (first["input"], first["output"], first["rejected"]) == (
+        "Hi\nHello!\nWhere is my parcel?",
+        "It leaves today.",
+        "It is lost.",
+    )
     assert [m["role"] for m in json.loads(first["messages"])] == ["user", "assistant", "user", "assistant"]
 
 
 def test_chat_extras_are_normalised(tmp_path: Path) -> None:
-    row = {"messages": [{"role": "developer", "content": "Be brief."},
-                        {"role": "user", "content": [{"type": "text", "text": "What is this?"},
-                                                     {"type": "image_url", "image_url": {"url": "x"}}]},
-                        {"role": "assistant", "content": "A parcel.", "thinking": "It looks like a box.", "weight": 0},
-                        {"role": "user", "content": "And now?"}, {"role": "assistant", "content": "Still a parcel."}],
-           "weight": 1}
+    row = {
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is this?"},
+                    {"type": "image_url", "image_url": {"url": "x"}},
+                ],
+            },
+            {"role": "assistant", "content": "A parcel.", "thinking": "It looks like a box.", "weight": 0},
+            {"role": "user", "content": "And now?"},
+            {"role": "assistant", "content": "Still a parcel."},
+        ],
+        "weight": 1,
+    }
     ds = load_dataset(write(tmp_path, "c.jsonl", [row]), "train")
     first = ds.valid.row(0, named=True)
     messages = json.loads(first["messages"])
@@ -204,27 +314,42 @@ def test_tool_calls_as_sharegpt_and_gemini_keep_their_calls(tmp_path: Path) -> N
         system, question, reply = r["messages"]
         fn = reply["tool_calls"][0]["function"]
         call = {"name": fn["name"], "arguments": json.loads(fn["arguments"])}
-        sharegpt.append({"system": system["content"], "tools": json.dumps([t["function"] for t in r["tools"]]),
-                         "conversations": [{"from": "human", "value": question["content"]},
-                                           {"from": "function_call", "value": json.dumps(call)}]})
-        gemini.append({"systemInstruction": {"parts": [{"text": system["content"]}]},
-                       "tools": [{"functionDeclarations": [t["function"] for t in r["tools"]]}],
-                       "contents": [{"role": "user", "parts": [{"text": question["content"]}]},
-                                    {"role": "model", "parts": [{"functionCall": {"name": fn["name"],
-                                                                                  "args": call["arguments"]}}]}]})
+        sharegpt.append(
+            {
+                "system": system["content"],
+                "tools": json.dumps([t["function"] for t in r["tools"]]),
+                "conversations": [
+                    {"from": "human", "value": question["content"]},
+                    {"from": "function_call", "value": json.dumps(call)},
+                ],
+            }
+        )
+        gemini.append(
+            {
+                "systemInstruction": {"parts": [{"text": system["content"]}]},
+                "tools": [{"functionDeclarations": [t["function"] for t in r["tools"]]}],
+                "contents": [
+                    {"role": "user", "parts": [{"text": question["content"]}]},
+                    {"role": "model", "parts": [{"functionCall": {"name": fn["name"], "args": call["arguments"]}}]},
+                ],
+            }
+        )
     for name, fmt in (("sharegpt", sharegpt), ("gemini", gemini)):
         ds = load_dataset(write(tmp_path, f"{name}.jsonl", fmt), "train")
         assert (ds.format, ds.rows_valid, ds.task) == (name, 46, "generation")
         assert ds.valid["tool_calls"].all()
-        assert json.loads(ds.valid["output"][0])[0] == {"name": "track_parcel",
-                                                        "arguments": {"tracking_number": "PX-104522"}}
+        assert json.loads(ds.valid["output"][0])[0] == {
+            "name": "track_parcel",
+            "arguments": {"tracking_number": "PX-104522"},
+        }
         assert json.loads(ds.valid["output"][6])[0]["name"] == "reject_request"
 
 
 def test_intent_chat_labels_are_classification(tmp_path: Path) -> None:
     rows = intent_rows()
-    convs = [{"conversations": [{"from": "human", "value": r["text"]}, {"from": "gpt", "value": r["intent"]}]}
-             for r in rows]
+    convs = [
+        {"conversations": [{"from": "human", "value": r["text"]}, {"from": "gpt", "value": r["intent"]}]} for r in rows
+    ]
     ds = load_dataset(write(tmp_path, "b.jsonl", convs), "train")
     assert (ds.format, ds.task, ds.rows_valid) == ("sharegpt", "classification", 240)
     assert set(ds.labels()) == {r["intent"] for r in rows} and len(ds.labels()) == 10
@@ -239,8 +364,10 @@ def test_malformed_dialect_rows_name_their_lines(tmp_path: Path) -> None:
     assert "s.jsonl:3:" in ds.findings[0].message and "'bot'" in ds.findings[0].message
     prefs = [DIALECTS["trl-preference"][2](r) for r in rows]
     del prefs[1]["chosen"]
-    prefs[4] = {"chosen": [user(rows[4]["question"]), bot(rows[4]["answer"])],
-                "rejected": [user(rows[0]["question"]), bot(rows[0]["answer"])]}
+    prefs[4] = {
+        "chosen": [user(rows[4]["question"]), bot(rows[4]["answer"])],
+        "rejected": [user(rows[0]["question"]), bot(rows[0]["answer"])],
+    }
     ds = load_dataset(write(tmp_path, "p.jsonl", prefs), "train")
     assert sorted((f.code, f.rows) for f in ds.findings) == [("FMT003", (2,)), ("FMT016", (5,))]
     assert "missing field 'chosen'" in next(f.message for f in ds.findings if f.code == "FMT003")
@@ -302,8 +429,9 @@ def test_dialect_samples_audit_cleanly(name: str, tmp_path: Path, isolated_confi
 
     options, fmt, task, valid = DIALECT_SAMPLES[name]
     out = tmp_path / "report.json"
-    result = CliRunner().invoke(main, ["audit", str(SAMPLE / "dialects" / name), *options, "--quiet", "--format",
-                                       "json", "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["audit", str(SAMPLE / "dialects" / name), *options, "--quiet", "--format", "json", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     train = json.loads(out.read_text(encoding="utf-8"))["inputs"]["train"]
     assert (train["format"], train["task"], train["rows_read"], train["rows_valid"]) == (fmt, task, valid, valid)
@@ -314,8 +442,17 @@ def test_dialect_samples_are_all_listed() -> None:
 
 
 def test_fast_json_reads_what_the_standard_parser_reads(tmp_path: Path) -> None:
-    lines = [b'{"prompt": NaN, "completion": "x"}', b'{"a": "\\ud800"}', b'{"a": "caf\xe9"}',
-             '{"a": "café"}'.encode(), b'{"a": 1,}', '{"a": "é", }'.encode(), b"[1]", b"  ", b'{"a": 1} x']
+    lines = [
+        b'{"prompt": NaN, "completion": "x"}',
+        b'{"a": "\\ud800"}',
+        b'{"a": "caf\xe9"}',
+        '{"a": "café"}'.encode(),
+        b'{"a": 1,}',
+        '{"a": "é", }'.encode(),
+        b"[1]",
+        b"  ",
+        b'{"a": 1} x',
+    ]
     (tmp_path / "edge.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     from auditor.sources import read_source
 
@@ -324,7 +461,9 @@ def test_fast_json_reads_what_the_standard_parser_reads(tmp_path: Path) -> None:
         (3, "FMT005", "not valid UTF-8 (byte 0xE9 at column 11)"),
         (5, "FMT001", "invalid JSON: Expecting property name enclosed in double quotes (column 9)"),
         (6, "FMT001", "invalid JSON: Expecting property name enclosed in double quotes (column 12)"),
-        (7, "FMT002", "a JSON list, not an object"), (9, "FMT001", "invalid JSON: Extra data (column 10)")]
+        (7, "FMT002", "a JSON list, not an object"),
+        (9, "FMT001", "invalid JSON: Extra data (column 10)"),
+    ]
     parsed = {r.line: r.record for r in records if not r.code}
     assert parsed[2] == {"a": "\ud800"} and parsed[4] == {"a": "café"} and parsed[1]["completion"] == "x"
 
@@ -333,8 +472,9 @@ def test_language_modelling_text_is_counted_once(tmp_path: Path, isolated_config
     from auditor.api import audit
     from auditor.targets.encoders import tiktoken_offline
 
-    texts = [f"Parcel {k} left the Leeds depot on Monday and should arrive within three working days."
-             for k in range(8)]
+    texts = [
+        f"Parcel {k} left the Leeds depot on Monday and should arrive within three working days." for k in range(8)
+    ]
     path = write(tmp_path, "lm.jsonl", [{"text": t} for t in texts])
     metrics = audit(path, only=["tokens"]).check("tokens").metrics
     encoder = tiktoken_offline("cl100k_base")
@@ -351,12 +491,16 @@ def test_annotations_name_each_rows_shard_and_line(tmp_path: Path, isolated_conf
     shards = tmp_path / "shards"
     shards.mkdir()
     (shards / "part-0.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:5]), encoding="utf-8")
-    (shards / "part-1.jsonl").write_text("not json\n" + "".join(json.dumps(r) + "\n" for r in rows[5:]),
-                                         encoding="utf-8")
+    (shards / "part-1.jsonl").write_text(
+        "not json\n" + "".join(json.dumps(r) + "\n" for r in rows[5:]), encoding="utf-8"
+    )
     report = audit(shards, only=["format"])
     annotated = [json.loads(line) for line in to_jsonl(report.annotations).splitlines()]
     assert [(r["line"], r["file"], r["file_line"], r["valid"]) for r in annotated][4:7] == [
-        (5, "part-0.jsonl", 5, True), (6, "part-1.jsonl", 1, False), (7, "part-1.jsonl", 2, True)]
+        (5, "part-0.jsonl", 5, True),
+        (6, "part-1.jsonl", 1, False),
+        (7, "part-1.jsonl", 2, True),
+    ]
     single = audit(shards / "part-0.jsonl", only=["format"]).annotations
     assert single["file"].to_list() == ["part-0.jsonl"] * 5 and single["file_line"].to_list() == [1, 2, 3, 4, 5]
 
@@ -418,11 +562,14 @@ def test_readme_table_lists_every_format() -> None:
     assert listed == set(FORMATS)
 
 
-@pytest.mark.parametrize("name, fmt, task, valid", [
-    ("sharegpt_tools.jsonl", "sharegpt", "generation", 3),
-    ("gemini.jsonl", "gemini", "generation", 2),
-    ("preference.jsonl", "preference", "preference", 2),
-])
+@pytest.mark.parametrize(
+    "name, fmt, task, valid",
+    [
+        ("sharegpt_tools.jsonl", "sharegpt", "generation", 3),
+        ("gemini.jsonl", "gemini", "generation", 2),
+        ("preference.jsonl", "preference", "preference", 2),
+    ],
+)
 def test_sample_dialect_files(name: str, fmt: str, task: str, valid: int) -> None:
     ds = load_dataset(SAMPLE / "dialects" / name, "train")
     assert (ds.format, ds.task, ds.rows_valid, ds.rows_read) == (fmt, task, valid, valid)

@@ -72,8 +72,14 @@ def test_pre_commit_blocks_a_bad_dataset_and_passes_a_good_one(tmp_path: Path) -
     ftaudit = Path(sys.executable).with_name("ftaudit")
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "pc-home"), "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "PRE_COMMIT_HOME": str(tmp_path / "pc-home"),
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
 
     def sh(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(list(args), cwd=repo, env=env, capture_output=True, text=True)
@@ -81,7 +87,8 @@ def test_pre_commit_blocks_a_bad_dataset_and_passes_a_good_one(tmp_path: Path) -
     sh("git", "init", "-q")
     (repo / ".pre-commit-config.yaml").write_text(
         "repos:\n- repo: local\n  hooks:\n  - id: ftaudit\n    name: ftaudit data gate\n"
-        f"    entry: {ftaudit} gate --quiet\n    language: system\n    files: \\.jsonl$\n    require_serial: true\n")
+        f"    entry: {ftaudit} gate --quiet\n    language: system\n    files: \\.jsonl$\n    require_serial: true\n"
+    )
     assert sh(str(pre_commit), "install").returncode == 0
     (repo / "data").mkdir()
     shutil.copy(BAD, repo / "data" / "train.jsonl")
@@ -113,16 +120,23 @@ def gate_process(train: Path) -> list[str]:
     if not code.exists():
         for package in ("auditor", "checks"):
             shutil.copytree(ROOT / package, code / package, ignore=shutil.ignore_patterns("__pycache__"))
-    result = subprocess.run([sys.executable, "-c", GATE_SCRIPT, str(train)], cwd=train.parent, capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(code)})
+    result = subprocess.run(
+        [sys.executable, "-c", GATE_SCRIPT, str(train)],
+        cwd=train.parent,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(code)},
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()
 
 
 def test_gate_answers_an_unchanged_file_from_its_result_cache(tmp_path: Path) -> None:
     train = tmp_path / "train.jsonl"
-    extra = ('{"messages": [{"role": "user", "content": "Where is parcel '
-             f'{tmp_path.name}?"}}, {{"role": "assistant", "content": "It left the depot today."}}]}}\n')
+    extra = (
+        '{"messages": [{"role": "user", "content": "Where is parcel '
+        f'{tmp_path.name}?"}}, {{"role": "assistant", "content": "It left the depot today."}}]}}\n'
+    )
     train.write_text(GOOD.read_text(encoding="utf-8") + extra, encoding="utf-8")
     first = gate_process(train)
     assert first[0].startswith(f"PASS {train}") and first[-2:] == ["exit 0", "numpy imported"]
@@ -134,8 +148,10 @@ def test_gate_answers_an_unchanged_file_from_its_result_cache(tmp_path: Path) ->
     assert gate_process(train) == first
     assert gate_process(train)[-1] == "numpy not imported"  # the damaged entry was redone
     with open(train, "a", encoding="utf-8") as handle:
-        handle.write('{"messages": [{"role": "user", "content": "Can I change the delivery address?"}, '
-                     '{"role": "assistant", "content": "Yes, until the parcel is dispatched."}]}\n')
+        handle.write(
+            '{"messages": [{"role": "user", "content": "Can I change the delivery address?"}, '
+            '{"role": "assistant", "content": "Yes, until the parcel is dispatched."}]}\n'
+        )
     changed = gate_process(train)
     assert changed[-1] == "numpy imported" and changed[0] != first[0]
 

@@ -21,8 +21,19 @@ from bench.labels_bench import (
 )
 from tests.conftest import SAMPLE, shared_file
 
-REQUIRED_METRICS = {"task", "conflict_groups", "conflicting_rows", "vocabulary_variants", "suspected_mislabels",
-                    "mislabel_rate", "cv_accuracy", "learning_curve", "still_improving", "format_breaks", "contradictions"}
+REQUIRED_METRICS = {
+    "task",
+    "conflict_groups",
+    "conflicting_rows",
+    "vocabulary_variants",
+    "suspected_mislabels",
+    "mislabel_rate",
+    "cv_accuracy",
+    "learning_curve",
+    "still_improving",
+    "format_breaks",
+    "contradictions",
+}
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
@@ -72,8 +83,9 @@ def test_tickets_sample_spellings_and_conflict(isolated_config: Path) -> None:
     assert suspected.height == check.metrics["suspected_mislabels"]
 
 
-@pytest.mark.parametrize("name, limit", [pytest.param("banking77", 3000, marks=pytest.mark.calibration),
-                                         ("intents", 240)])
+@pytest.mark.parametrize(
+    "name, limit", [pytest.param("banking77", 3000, marks=pytest.mark.calibration), ("intents", 240)]
+)
 def test_slice_suspects_flipped_labels(name: str, limit: int, tmp_path: Path, isolated_config: Path) -> None:
     rows = labelled_rows(name)[:limit]
     noisy, flipped = flip([r["label"] for r in rows], 0.05, seed=3)
@@ -90,10 +102,12 @@ def test_slice_suspects_flipped_labels(name: str, limit: int, tmp_path: Path, is
     assert check.seconds < 15
 
 
-@pytest.mark.parametrize("name, limit, per_kind", [pytest.param("banking77", 1500, 12, marks=pytest.mark.calibration),
-                                                   ("intents", 240, 6)])
-def test_injected_spellings_and_conflicting_copies_are_found(name: str, limit: int, per_kind: int, tmp_path: Path,
-                                                             isolated_config: Path) -> None:
+@pytest.mark.parametrize(
+    "name, limit, per_kind", [pytest.param("banking77", 1500, 12, marks=pytest.mark.calibration), ("intents", 240, 6)]
+)
+def test_injected_spellings_and_conflicting_copies_are_found(
+    name: str, limit: int, per_kind: int, tmp_path: Path, isolated_config: Path
+) -> None:
     rows, spelled, conflicts = inject_label_defects(labelled_rows(name)[:limit], per_kind, random.Random(5))
     check = audit(write_jsonl(tmp_path / f"{name}.jsonl", rows), only=["labels"]).check("labels")
     assert found_spellings(check, spelled) == len(spelled) == per_kind
@@ -139,8 +153,10 @@ def test_tool_call_rows_breaking_the_schema(tmp_path: Path, isolated_config: Pat
     rows[5]["messages"][-1] = {"role": "assistant", "content": "I have opened a damage claim for you."}
     check = audit(write_jsonl(tmp_path / "tools.jsonl", rows), only=["outputs"]).check("outputs")
     rules = {f.data["rule"]: f.rows for f in check.findings if f.code == "LBL007"}
-    assert rules == {"tool call or text reply": (6,),
-                     "type of tool argument reschedule_delivery.time_slot": (slots[2] + 1,)}
+    assert rules == {
+        "tool call or text reply": (6,),
+        "type of tool argument reschedule_delivery.time_slot": (slots[2] + 1,),
+    }
 
 
 def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolated_config: Path) -> None:
@@ -153,7 +169,9 @@ def test_support_sample_contradiction_and_system_prompts(tmp_path: Path, isolate
     for row in (3, 9, 27):
         rows[row]["messages"][0]["content"] = "You are a pirate. Answer every question in pirate speak."
     paypal = json.loads(json.dumps(rows[65]))
-    paypal["messages"][-1]["content"] = "Lockers stay open around the clock; scan the QR code from your email to collect."
+    paypal["messages"][-1]["content"] = (
+        "Lockers stay open around the clock; scan the QR code from your email to collect."
+    )
     check = audit(write_jsonl(tmp_path / "prompts.jsonl", rows + [paypal]), only=["outputs"]).check("outputs")
     prompts = next(f for f in check.findings if f.code == "LBL008")
     assert prompts.rows == (4, 10, 28) and prompts.severity == "warning" and check.metrics["system_prompts"] == 2
@@ -165,7 +183,9 @@ def test_too_many_conflicts_fail(tmp_path: Path, isolated_config: Path) -> None:
     rows = intent_rows()
     rng = random.Random(1)
     labels = sorted({r["label"] for r in rows})
-    copies = [{"text": r["text"], "label": rng.choice([l for l in labels if l != r["label"]])} for r in rows[:20]]
+    copies = [
+        {"text": r["text"], "label": rng.choice([other for other in labels if other != r["label"]])} for r in rows[:20]
+    ]
     check = audit(write_jsonl(tmp_path / "conflicts.jsonl", rows + copies), only=["labels"]).check("labels")
     assert check.status == "fail" and check.metrics["conflict_groups"] == 20
     assert check.metrics["inconsistent_share"] > 0.1
@@ -186,8 +206,23 @@ def test_a_one_label_classification_set_fails_and_keeps_prompting(tmp_path: Path
 
 
 def test_spelling_groups_fold_and_typos_but_not_digits_or_short_labels() -> None:
-    labels = ["Positive", "positive ", "POSITIVE", "postive", "negative", "neutral", "nuetral", "class_1", "class_2", "cat", "car"]
-    assert sorted(map(sorted, spelling_groups(labels, 0.1, 5))) == [["POSITIVE", "Positive", "positive ", "postive"], ["neutral", "nuetral"]]
+    labels = [
+        "Positive",
+        "positive ",
+        "POSITIVE",
+        "postive",
+        "negative",
+        "neutral",
+        "nuetral",
+        "class_1",
+        "class_2",
+        "cat",
+        "car",
+    ]
+    assert sorted(map(sorted, spelling_groups(labels, 0.1, 5))) == [
+        ["POSITIVE", "Positive", "positive ", "postive"],
+        ["neutral", "nuetral"],
+    ]
 
 
 @pytest.mark.calibration
@@ -196,10 +231,33 @@ def test_banking77_intents_are_not_spelling_variants() -> None:
         assert spelling_groups([r["category"] for r in csv.DictReader(handle)], 0.1, 5) == []
 
 
-TRAVEL_INTENTS = ["book_flight", "book_hotel", "cancel_flight", "cancel_hotel", "change_flight", "change_hotel",
-                  "check_in", "check_out", "flight_status", "flight_delay", "baggage_fee", "baggage_lost", "baggage_damaged",
-                  "seat_upgrade", "seat_selection", "refund_status", "refund_request", "car_rental", "car_return",
-                  "visa_info", "travel_insurance", "meal_preference", "pet_policy", "late_checkout", "early_checkin"]
+TRAVEL_INTENTS = [
+    "book_flight",
+    "book_hotel",
+    "cancel_flight",
+    "cancel_hotel",
+    "change_flight",
+    "change_hotel",
+    "check_in",
+    "check_out",
+    "flight_status",
+    "flight_delay",
+    "baggage_fee",
+    "baggage_lost",
+    "baggage_damaged",
+    "seat_upgrade",
+    "seat_selection",
+    "refund_status",
+    "refund_request",
+    "car_rental",
+    "car_return",
+    "visa_info",
+    "travel_insurance",
+    "meal_preference",
+    "pet_policy",
+    "late_checkout",
+    "early_checkin",
+]
 
 
 def test_distinct_intent_names_are_not_spelling_variants() -> None:
@@ -207,12 +265,19 @@ def test_distinct_intent_names_are_not_spelling_variants() -> None:
     assert len(intents) == 10 and spelling_groups(intents, 0.1, 5) == []
     assert spelling_groups(TRAVEL_INTENTS, 0.1, 5) == []
     groups = spelling_groups(TRAVEL_INTENTS + ["Book_Flight", "cancel-hotel", "chekc_in"], 0.1, 5)
-    assert sorted(map(sorted, groups)) == [["Book_Flight", "book_flight"], ["cancel-hotel", "cancel_hotel"],
-                                           ["check_in", "chekc_in"]]
+    assert sorted(map(sorted, groups)) == [
+        ["Book_Flight", "book_flight"],
+        ["cancel-hotel", "cancel_hotel"],
+        ["check_in", "chekc_in"],
+    ]
 
 
 def test_final_answers_and_markers() -> None:
-    assert final_answer("so 1000 in all\n#### 1,000", "#### <answer>") == final_answer("#### 1000.0", "#### <answer>") == "1000"
+    assert (
+        final_answer("so 1000 in all\n#### 1,000", "#### <answer>")
+        == final_answer("#### 1000.0", "#### <answer>")
+        == "1000"
+    )
     assert final_answer("The answer is $12.50.", "the answer is <answer>") == "12.5"
     assert final_answer("no final line", "#### <answer>") is None
     assert shared_affix([" yes END", " no END", " maybe END", "x"], 0.7, suffix=True) == " END"

@@ -25,11 +25,18 @@ def test_flawed_chat_names_missing_user(name: str, request: pytest.FixtureReques
     assert ds.frame.filter(ds.frame["line"] == 3)["system"].to_list() == [None]
 
 
-@pytest.mark.parametrize("source, rows, first_call", [
-    pytest.param(("openai_cookbook", "drone_training.jsonl"), 103, ("takeoff_drone", {"altitude": 100}),
-                 marks=pytest.mark.calibration),
-    ((), 46, ("track_parcel", {"tracking_number": "PX-104522"})),
-])
+@pytest.mark.parametrize(
+    "source, rows, first_call",
+    [
+        pytest.param(
+            ("openai_cookbook", "drone_training.jsonl"),
+            103,
+            ("takeoff_drone", {"altitude": 100}),
+            marks=pytest.mark.calibration,
+        ),
+        ((), 46, ("track_parcel", {"tracking_number": "PX-104522"})),
+    ],
+)
 def test_tool_calls_load_without_errors(source: tuple[str, ...], rows: int, first_call: tuple[str, dict]) -> None:
     ds = load_dataset(shared_file(*source) if source else SAMPLE / "tool_calls.jsonl", "train")
     assert ds.rows_valid == ds.rows_read == rows
@@ -40,10 +47,15 @@ def test_tool_calls_load_without_errors(source: tuple[str, ...], rows: int, firs
     assert ds.task == "generation"
 
 
-@pytest.mark.parametrize("source, labels", [
-    pytest.param(("openai_cookbook", "dbpedia_samples.jsonl"), 14, marks=pytest.mark.calibration),
-    pytest.param(("banking77", "train.csv"), 77, marks=pytest.mark.calibration),
-    ("bank_intents.csv", 10), ("tickets.csv", 8)])
+@pytest.mark.parametrize(
+    "source, labels",
+    [
+        pytest.param(("openai_cookbook", "dbpedia_samples.jsonl"), 14, marks=pytest.mark.calibration),
+        pytest.param(("banking77", "train.csv"), 77, marks=pytest.mark.calibration),
+        ("bank_intents.csv", 10),
+        ("tickets.csv", 8),
+    ],
+)
 def test_classification_sets_are_detected(source: tuple[str, str] | str, labels: int) -> None:
     ds = load_dataset(SAMPLE / source if isinstance(source, str) else shared_file(*source), "train")
     assert ds.task == "classification"
@@ -80,8 +92,14 @@ def test_chat_classification_from_short_repeated_replies(tmp_path: Path) -> None
     rows = []
     for i in range(60):
         label = ["positive", "negative", "neutral"][i % 3]
-        rows.append({"messages": [{"role": "user", "content": f"review number {i} about the product"},
-                                  {"role": "assistant", "content": label}]})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"review number {i} about the product"},
+                    {"role": "assistant", "content": label},
+                ]
+            }
+        )
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     ds = load_dataset(path, "train")
     assert ds.task == "classification"
@@ -96,10 +114,14 @@ def test_malformed_lines_become_findings_and_the_rest_loads(tmp_path: Path) -> N
         b"[1, 2]",
         b"",
         json.dumps({"messages": "not a list"}).encode(),
-        json.dumps({"messages": [{"role": "narrator", "content": "x"}, {"role": "assistant", "content": "y"}]}).encode(),
+        json.dumps(
+            {"messages": [{"role": "narrator", "content": "x"}, {"role": "assistant", "content": "y"}]}
+        ).encode(),
         json.dumps({"messages": [{"role": "user", "content": "only a question"}]}).encode(),
         json.dumps({"messages": [{"role": "user", "content": 42}, {"role": "assistant", "content": "y"}]}).encode(),
-        '{"messages": [{"role": "user", "content": "caf\u00e9"}, {"role": "assistant", "content": "ok"}]}'.encode("latin-1"),
+        '{"messages": [{"role": "user", "content": "caf\u00e9"}, {"role": "assistant", "content": "ok"}]}'.encode(
+            "latin-1"
+        ),
         json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "   "}]}).encode(),
         json.dumps(good).encode(),
     ]
@@ -109,7 +131,16 @@ def test_malformed_lines_become_findings_and_the_rest_loads(tmp_path: Path) -> N
     ds = load_dataset(path, "train")
     assert ds.valid["line"].to_list() == [1, 11]
     codes = {f.rows[0]: f.code for f in ds.findings}
-    assert codes == {2: "FMT001", 3: "FMT002", 5: "FMT003", 6: "FMT006", 7: "FMT004", 8: "FMT003", 9: "FMT005", 10: "FMT007"}
+    assert codes == {
+        2: "FMT001",
+        3: "FMT002",
+        5: "FMT003",
+        6: "FMT006",
+        7: "FMT004",
+        8: "FMT003",
+        9: "FMT005",
+        10: "FMT007",
+    }
     assert all(f"bad.jsonl:{f.rows[0]}:" in f.message for f in ds.findings)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
@@ -149,13 +180,17 @@ def test_production_txt_and_chat_without_reply(tmp_path: Path) -> None:
     assert ds.valid["input"].to_list() == ["where is my parcel", "how do I return shoes"]
     assert ds.valid["line"].to_list() == [1, 3]
     chat = tmp_path / "prod.jsonl"
-    chat.write_text(json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "track PX-1"}]}) + "\n")
+    chat.write_text(
+        json.dumps({"messages": [{"role": "system", "content": "s"}, {"role": "user", "content": "track PX-1"}]}) + "\n"
+    )
     assert load_dataset(chat, "production").valid["input"].to_list() == ["track PX-1"]
 
 
 def test_field_mapping(tmp_path: Path) -> None:
     path = tmp_path / "custom.jsonl"
-    path.write_text("".join(json.dumps({"body": f"ticket {i}", "queue": "billing" if i % 2 else "tech"}) + "\n" for i in range(9)))
+    path.write_text(
+        "".join(json.dumps({"body": f"ticket {i}", "queue": "billing" if i % 2 else "tech"}) + "\n" for i in range(9))
+    )
     with pytest.raises(InputError, match="cannot tell the record format"):
         load_dataset(path, "train")
     ds = load_dataset(path, "train", LoadOptions(fields=FieldMap(input="body", label="queue")))
@@ -171,12 +206,15 @@ def test_parquet(tmp_path: Path) -> None:
     assert ds.task == "classification" and ds.valid["line"].to_list() == [1, 2, 3]
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("missing.jsonl", None, "no such file"),
-    ("data.xml", b"<a/>", "unknown file type"),
-    ("train.txt", b"hello\n", "only be given as production"),
-    ("broken.json", b'[{"prompt": "a", "completion": "b"},', "invalid JSON array"),
-])
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.jsonl", None, "no such file"),
+        ("data.xml", b"<a/>", "unknown file type"),
+        ("train.txt", b"hello\n", "only be given as production"),
+        ("broken.json", b'[{"prompt": "a", "completion": "b"},', "invalid JSON array"),
+    ],
+)
 def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, message: str) -> None:
     path = tmp_path / name
     if content is not None:
@@ -190,10 +228,15 @@ def test_file_level_errors(tmp_path: Path, name: str, content: bytes | None, mes
 def test_great_expectations_and_polars_suites_agree(name: str) -> None:
     from checks.format import DEFAULTS, suite_findings
 
-    path = {"cheerful": SAMPLE / "broken" / "cheerful_chat.jsonl", "sample": SAMPLE / "support_train.jsonl",
-            "broken": SAMPLE / "broken" / "malformed_lines.jsonl"}[name]
+    path = {
+        "cheerful": SAMPLE / "broken" / "cheerful_chat.jsonl",
+        "sample": SAMPLE / "support_train.jsonl",
+        "broken": SAMPLE / "broken" / "malformed_lines.jsonl",
+    }[name]
     dataset = load_dataset(path, "train")
     with_gx = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60})
-    with_polars = suite_findings(dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60, "use_great_expectations": False})
+    with_polars = suite_findings(
+        dataset, {**DEFAULTS, "max_output_chars": 120, "max_input_chars": 60, "use_great_expectations": False}
+    )
     assert [(f.code, f.rows) for f in with_gx] == [(f.code, f.rows) for f in with_polars]
     assert with_gx, "the low limits must make both suites report something"

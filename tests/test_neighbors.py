@@ -1,4 +1,5 @@
 """The neighbour graph: exact below `ann_from`, HNSW past it, with the same findings on real data."""
+
 from __future__ import annotations
 
 import json
@@ -75,8 +76,11 @@ def reworded_word_problems(folder: Path) -> tuple[Path, set[tuple[int, ...]]]:
     for n in (5, 30, 60, 90):
         row = json.loads(lines[n - 1])
         question = row["question"]
-        row["question"] = (question.replace("How many", "Exactly how many", 1) if "How many" in question
-                           else question.rstrip("?") + ", exactly?")
+        row["question"] = (
+            question.replace("How many", "Exactly how many", 1)
+            if "How many" in question
+            else question.rstrip("?") + ", exactly?"
+        )
         lines.append(json.dumps(row))
     path = folder / "word_problems.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

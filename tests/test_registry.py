@@ -55,8 +55,12 @@ def test_every_module_imports_alone_in_a_fresh_interpreter() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    modules = sorted(".".join(p.relative_to(root).with_suffix("").parts) for folder in ("auditor", "checks")
-                     for p in (root / folder).rglob("*.py") if p.name != "__main__.py")
+    modules = sorted(
+        ".".join(p.relative_to(root).with_suffix("").parts)
+        for folder in ("auditor", "checks")
+        for p in (root / folder).rglob("*.py")
+        if p.name != "__main__.py"
+    )
     script = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
     for module in modules:
         done = subprocess.run([sys.executable, "-c", script, module], cwd=root, capture_output=True, text=True)

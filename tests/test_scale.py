@@ -1,4 +1,5 @@
 """Scale: the learning curve's sample cap and the Ray engine (same vectors and findings as one process)."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,12 @@ def test_learning_curve_cap_samples_only_past_it() -> None:
 
 def audit_json(train: Path, cache: Path, *extra: str) -> dict:
     out = cache.parent / f"{cache.name}.json"
-    env = {**os.environ, "FTAUDIT_CACHE_DIR": str(cache), "FTAUDIT_ONNX_DIR": str(ROOT / ".ftaudit-cache" / "onnx"),
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "FTAUDIT_CACHE_DIR": str(cache),
+        "FTAUDIT_ONNX_DIR": str(ROOT / ".ftaudit-cache" / "onnx"),
+        "PYTHONPATH": str(ROOT),
+    }
     command = [sys.executable, "-m", "auditor", "audit", str(train), "-q", "--format", "json", "-o", str(out), *extra]
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=cache.parent)
     assert result.returncode == 0, result.stderr[-3000:]

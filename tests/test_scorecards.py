@@ -16,8 +16,11 @@ HOSTILE = '<script>alert("x")</script> | **bold** [link](http://evil) & "quotes"
 
 @pytest.fixture(scope="module")
 def sample_report() -> dict:
-    return audit(SAMPLE / "support_train.jsonl", SAMPLE / "support_production.jsonl",
-                 overrides={"context": {"monthly_volume": 250_000}}).to_dict()
+    return audit(
+        SAMPLE / "support_train.jsonl",
+        SAMPLE / "support_production.jsonl",
+        overrides={"context": {"monthly_volume": 250_000}},
+    ).to_dict()
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +77,15 @@ def test_cli_writes_each_format(tmp_path: Path, isolated_config: Path) -> None:
 
     from auditor.cli import main
 
-    for fmt, marker in (("markdown", "# Fine-tuning readiness"), ("html", "<!DOCTYPE html>"), ("json", '"schema_version": 1')):
+    for fmt, marker in (
+        ("markdown", "# Fine-tuning readiness"),
+        ("html", "<!DOCTYPE html>"),
+        ("json", '"schema_version": 1'),
+    ):
         out = tmp_path / f"card.{fmt}"
-        result = CliRunner().invoke(main, ["audit", str(SAMPLE / "support_train.jsonl"), "--format", fmt, "-o", str(out), "-q"])
+        result = CliRunner().invoke(
+            main, ["audit", str(SAMPLE / "support_train.jsonl"), "--format", fmt, "-o", str(out), "-q"]
+        )
         assert result.exit_code == 0, result.output
         assert out.read_text().lstrip().startswith(marker) or marker in out.read_text()
 

@@ -14,8 +14,13 @@ from tests.conftest import SAMPLE, shared_file
 # Built from parts so that no complete credential-shaped literal sits in the source.
 OPENAI_KEY = "sk-" + "proj-" + "T3qLz8Vb2WmKx9Rn4Hs7Jd1Fc6Yp0Ga5Eu"
 AWS_KEY = "AK" + "IA" + "Q3EGRYKXJ5T2NP7W"
-JWT = ".".join(base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
-               for part in ({"alg": "HS256", "typ": "JWT"}, {"sub": "4821", "name": "Maria Lopez"})) + ".Qm9ndXNTaWduYXR1cmVWYWx1ZTEyMzQ1Njc4OTA"
+JWT = (
+    ".".join(
+        base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
+        for part in ({"alg": "HS256", "typ": "JWT"}, {"sub": "4821", "name": "Maria Lopez"})
+    )
+    + ".Qm9ndXNTaWduYXR1cmVWYWx1ZTEyMzQ1Njc4OTA"
+)
 PRIVATE_KEY = "-----BEGIN " + "RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7bq9Tc2xH1sGfz0\n-----END RSA PRIVATE KEY-----"
 CARD = "4242 4242 4242 4242"
 EMAIL = "maria.lopez84@gmail.com"
@@ -35,8 +40,19 @@ INJECTED = {
     70: (1, f" Here is my key:\n{PRIVATE_KEY}"),
     80: (1, f" session token {JWT}"),
 }
-SECRETS = (OPENAI_KEY, AWS_KEY, JWT, PRIVATE_KEY, CARD, EMAIL, PHONE, IBAN, IP, "4242424242424242",
-           PRIVATE_KEY.split("\n")[1])
+SECRETS = (
+    OPENAI_KEY,
+    AWS_KEY,
+    JWT,
+    PRIVATE_KEY,
+    CARD,
+    EMAIL,
+    PHONE,
+    IBAN,
+    IP,
+    "4242424242424242",
+    PRIVATE_KEY.split("\n")[1],
+)
 
 
 def injected_copy(tmp_path: Path) -> Path:
@@ -54,8 +70,15 @@ def test_each_kind_is_found_at_its_line_and_shown_redacted(tmp_path: Path, isola
     report = audit(injected_copy(tmp_path), only=["sensitive"])
     result = report.check("sensitive")
     by_code = {f.code: f for f in result.findings}
-    expected = {"PII001": (3,), "PII002": (10,), "PII003": (20,), "PII004": (30,), "PII005": (40,),
-                "PII006": (50, 60, 80), "PII007": (70,)}
+    expected = {
+        "PII001": (3,),
+        "PII002": (10,),
+        "PII003": (20,),
+        "PII004": (30,),
+        "PII005": (40,),
+        "PII006": (50, 60, 80),
+        "PII007": (70,),
+    }
     assert {code: f.rows for code, f in by_code.items()} == expected
     assert result.status == "fail" and result.metrics["rows_affected"] == 9
     assert result.metrics["secrets_found"] == 5 and result.metrics["personal_data_found"] == 4
@@ -76,29 +99,52 @@ def test_each_kind_is_found_at_its_line_and_shown_redacted(tmp_path: Path, isola
 
 def test_personal_data_alone_warns_and_allow_lists_apply(tmp_path: Path, isolated_config: Path) -> None:
     path = injected_copy(tmp_path)
-    personal = audit(path, only=["sensitive"], overrides={"sensitive": {"kinds": ["email", "phone", "ip"]}}).check("sensitive")
+    personal = audit(path, only=["sensitive"], overrides={"sensitive": {"kinds": ["email", "phone", "ip"]}}).check(
+        "sensitive"
+    )
     assert personal.status == "warn" and [f.code for f in personal.findings] == ["PII001", "PII005", "PII002"]
-    allowed = audit(path, only=["sensitive"], overrides={"sensitive": {
-        "kinds": ["email", "api_key"], "allow_domains": ["gmail.com"], "allow_patterns": ["^AKIA", "^eyJ"]}}).check("sensitive")
+    allowed = audit(
+        path,
+        only=["sensitive"],
+        overrides={
+            "sensitive": {
+                "kinds": ["email", "api_key"],
+                "allow_domains": ["gmail.com"],
+                "allow_patterns": ["^AKIA", "^eyJ"],
+            }
+        },
+    ).check("sensitive")
     assert [(f.code, f.rows) for f in allowed.findings] == [("PII006", (50,))]
 
 
 def test_invalid_settings_are_error_results(tmp_path: Path, isolated_config: Path) -> None:
     path = injected_copy(tmp_path)
-    assert audit(path, only=["sensitive"], overrides={"sensitive": {"kinds": ["passport"]}}).check("sensitive").status == "error"
-    assert audit(path, only=["sensitive"], overrides={"sensitive": {"allow_patterns": ["("]}}).check("sensitive").status == "error"
+    assert (
+        audit(path, only=["sensitive"], overrides={"sensitive": {"kinds": ["passport"]}}).check("sensitive").status
+        == "error"
+    )
+    assert (
+        audit(path, only=["sensitive"], overrides={"sensitive": {"allow_patterns": ["("]}}).check("sensitive").status
+        == "error"
+    )
 
 
 @pytest.mark.calibration
 def test_clean_real_sets_have_no_findings(isolated_config: Path) -> None:
-    for parts in (("banking77", "train.csv"), ("gsm8k", "train.jsonl"), ("openai_cookbook", "drone_training.jsonl"),
-                  ("openai_cookbook", "dbpedia_samples.jsonl")):
+    for parts in (
+        ("banking77", "train.csv"),
+        ("gsm8k", "train.jsonl"),
+        ("openai_cookbook", "drone_training.jsonl"),
+        ("openai_cookbook", "dbpedia_samples.jsonl"),
+    ):
         result = audit(shared_file(*parts), only=["sensitive"]).check("sensitive")
         assert result.status == "pass" and result.findings == () and result.metrics["rows_scanned"] > 100, parts
 
 
-@pytest.mark.parametrize("name, rows", [("math_word_problems.jsonl", 101), ("bank_intents.csv", 240),
-                                        ("tool_calls.jsonl", 46), ("tickets.csv", 160)])
+@pytest.mark.parametrize(
+    "name, rows",
+    [("math_word_problems.jsonl", 101), ("bank_intents.csv", 240), ("tool_calls.jsonl", 46), ("tickets.csv", 160)],
+)
 def test_clean_sample_sets_have_no_findings(name: str, rows: int, isolated_config: Path) -> None:
     """Prices, quantities, decimals, dates, times, tracking and locker ids, 4-digit PINs: none is personal data."""
     result = audit(SAMPLE / name, only=["sensitive"]).check("sensitive")
@@ -127,8 +173,11 @@ def test_contact_details_written_into_instructions_are_found(isolated_config: Pa
 @pytest.mark.calibration
 def test_contact_details_written_into_self_instruct_are_found(tmp_path: Path, isolated_config: Path) -> None:
     source = shared_file("self_instruct", "user_oriented_instructions.jsonl")
-    rows = [{"instruction": task["instruction"], "input": instance["input"], "output": instance["output"]}
-            for task in map(json.loads, source.read_text(encoding="utf-8").splitlines()) for instance in task["instances"]]
+    rows = [
+        {"instruction": task["instruction"], "input": instance["input"], "output": instance["output"]}
+        for task in map(json.loads, source.read_text(encoding="utf-8").splitlines())
+        for instance in task["instances"]
+    ]
     path = tmp_path / "user_oriented.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = audit(path, only=["sensitive"]).check("sensitive")
@@ -142,5 +191,8 @@ def test_contact_details_written_into_self_instruct_are_found(tmp_path: Path, is
 
 def test_redact_text_for_snippets_elsewhere() -> None:
     text = f"mail {EMAIL}, card {CARD}, key {OPENAI_KEY}; order PX-482913 on 2024-03-05 costs £4.00"
-    assert redact_text(text) == ("mail m***@g***.com, card **** **** **** 4242, key sk-proj-…" + OPENAI_KEY[-4:]
-                                 + "; order PX-482913 on 2024-03-05 costs £4.00")
+    assert redact_text(text) == (
+        "mail m***@g***.com, card **** **** **** 4242, key sk-proj-…"
+        + OPENAI_KEY[-4:]
+        + "; order PX-482913 on 2024-03-05 costs £4.00"
+    )

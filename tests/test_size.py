@@ -35,8 +35,9 @@ def test_banking77_is_strong(banking_train: Path, isolated_config: Path) -> None
 
 def test_intents_are_strong_with_lower_thresholds(isolated_config: Path) -> None:
     path = intents_with_repeats(isolated_config)
-    (isolated_config / "ftaudit.toml").write_text("[size]\nminimum_from = 50\npreferred_from = 120\n"
-                                                  "strong_from = 200\n")
+    (isolated_config / "ftaudit.toml").write_text(
+        "[size]\nminimum_from = 50\npreferred_from = 120\nstrong_from = 200\n"
+    )
     report = audit(path, only=["size"])
     size = report.check("size")
     assert size.metrics["tier"] == "strong" and report.verdict.size_tier == "strong"
@@ -81,7 +82,9 @@ def test_tiers_and_thin_labels(tmp_path: Path, isolated_config: Path) -> None:
 
 def test_thresholds_come_from_config(tmp_path: Path, isolated_config: Path) -> None:
     path = tmp_path / "qa.jsonl"
-    path.write_text("".join(json.dumps({"question": f"what is {i} plus {i}?", "answer": str(2 * i)}) + "\n" for i in range(60)))
+    path.write_text(
+        "".join(json.dumps({"question": f"what is {i} plus {i}?", "answer": str(2 * i)}) + "\n" for i in range(60))
+    )
     (isolated_config / "ftaudit.toml").write_text("[size]\nminimum_from = 50\n")
     report = audit(path, only=["size"])
     assert report.check("size").metrics["tier"] == "minimum" and report.verdict.decision == "pilot"

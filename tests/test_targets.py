@@ -1,5 +1,6 @@
 """Targets: token counts equal each reference tokenizer's count of the rendered chat template; truncation modes
 name exactly the constructed rows; everything works with the network disabled."""
+
 from __future__ import annotations
 
 import base64
@@ -23,10 +24,14 @@ from auditor.verdict import Ruling, tokens_ruling
 from tests.conftest import SAMPLE, shared_file
 
 O200K_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"  # tiktoken_ext/openai_public.py
-LLAMA3_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
-              r"|\s+(?!\S)|\s+")  # Meta's llama3 tokenizer.py
-QWEN_PAT = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
-            r"|\s+(?!\S)|\s+")  # Qwen's tokenizer.json pre-tokenizer (after NFC)
+LLAMA3_PAT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)  # Meta's llama3 tokenizer.py
+QWEN_PAT = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)  # Qwen's tokenizer.json pre-tokenizer (after NFC)
 SOURCES = [pytest.param("real", marks=pytest.mark.calibration), "sample"]  # ../shared/data or sample_data stand-ins
 
 
@@ -64,8 +69,10 @@ def reference_encoding(target: str) -> Any:
 
     if target == "openai-o200k":
         mergeable, _ = ranks("o200k_base")
-        data = b"".join(base64.b64encode(b) + b" " + str(r).encode() + b"\n"
-                        for b, r in sorted(mergeable.items(), key=lambda kv: kv[1]))
+        data = b"".join(
+            base64.b64encode(b) + b" " + str(r).encode() + b"\n"
+            for b, r in sorted(mergeable.items(), key=lambda kv: kv[1])
+        )
         assert hashlib.sha256(data).hexdigest() == O200K_SHA256  # OpenAI's own file, byte for byte
         original = public.load_tiktoken_bpe
         public.load_tiktoken_bpe = lambda *a, **k: mergeable  # type: ignore[assignment]
@@ -99,8 +106,15 @@ def raw_rows(path: Path, limit: int) -> list[tuple[list[dict[str, Any]], Any]]:
         if "messages" in record:  # the file's own tool definitions, in its key order
             rows.append((record["messages"], record.get("tools") or None))
         else:
-            rows.append(([{"role": "user", "content": record["question"]},
-                          {"role": "assistant", "content": record["answer"]}], None))
+            rows.append(
+                (
+                    [
+                        {"role": "user", "content": record["question"]},
+                        {"role": "assistant", "content": record["answer"]},
+                    ],
+                    None,
+                )
+            )
     return rows
 
 
@@ -112,8 +126,12 @@ def reference_count(target: str, messages: list[dict[str, Any]], tools: Any) -> 
     from transformers.utils.chat_template_utils import render_jinja_template
 
     profile = SHIPPED[target]
-    text = render_jinja_template([template_messages(messages, nfc=False)], tools=tools,
-                                 chat_template=template_source(profile.template), **profile.variables)[0][0]
+    text = render_jinja_template(
+        [template_messages(messages, nfc=False)],
+        tools=tools,
+        chat_template=template_source(profile.template),
+        **profile.variables,
+    )[0][0]
     if target == "qwen3":
         text = unicodedata.normalize("NFC", text)
     return len(reference_encoding(target).encode(text, allowed_special="all"))
@@ -143,32 +161,50 @@ def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
 
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("target", list(SHIPPED))
-def test_counts_match_the_reference_tokenizer_on_word_problems_and_tool_calls(target: str, source: str,
-                                                                              isolated_config: Path) -> None:
+def test_counts_match_the_reference_tokenizer_on_word_problems_and_tool_calls(
+    target: str, source: str, isolated_config: Path
+) -> None:
     for path, limit in [(word_problems(source), 300), (tool_calls(source), 200)]:
         if target == "mistral-nemo" and path == tool_calls(source):
             continue  # mistral-common requires 9-character tool-call ids, which neither tool-calling set has
         ours = audited_tokens(path, target).row_values["train"]["tokens"]
-        expected = {line: reference_count(target, messages, tools)
-                    for line, (messages, tools) in enumerate(raw_rows(path, limit), 1)}
+        expected = {
+            line: reference_count(target, messages, tools)
+            for line, (messages, tools) in enumerate(raw_rows(path, limit), 1)
+        }
         got = {line: ours[line] for line in expected}
         assert got == expected, f"{target} on {path.name}"
 
 
-def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(tmp_path: Path,
-                                                                            isolated_config: Path) -> None:
-    tools = [{"type": "function", "function": {"name": "land", "description": "Land the drone",
-                                                "parameters": {"type": "object", "properties": {}}}}]
+def test_mistral_counts_match_mistral_common_with_tools_and_a_system_prompt(
+    tmp_path: Path, isolated_config: Path
+) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "land",
+                "description": "Land the drone",
+                "parameters": {"type": "object", "properties": {}},
+            },
+        }
+    ]
     call = [{"id": "abcDEF123", "type": "function", "function": {"name": "land", "arguments": "{}"}}]
     conversations = [
-        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What is 2+2?"},
-         {"role": "assistant", "content": "4"}, {"role": "user", "content": "And 3+3?"},
-         {"role": "assistant", "content": "6"}],
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "What is 2+2?"},
+            {"role": "assistant", "content": "4"},
+            {"role": "user", "content": "And 3+3?"},
+            {"role": "assistant", "content": "6"},
+        ],
         [{"role": "user", "content": "Land now."}, {"role": "assistant", "content": "", "tool_calls": call}],
     ]
     path = tmp_path / "mistral.jsonl"
-    path.write_text("".join(json.dumps({"messages": m, "tools": tools if i else None}) + "\n"
-                            for i, m in enumerate(conversations)), encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"messages": m, "tools": tools if i else None}) + "\n" for i, m in enumerate(conversations)),
+        encoding="utf-8",
+    )
     ours = audited_tokens(path, "mistral-nemo").row_values["train"]["tokens"]
     assert ours == {1: mistral_reference(conversations[0], None), 2: mistral_reference(conversations[1], tools)}
 
@@ -205,12 +241,17 @@ def constructed_set(tmp_path: Path, target: str, source: str) -> tuple[Path, dic
 
 @pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("target", ["llama3", "qwen3", "mistral-nemo", "openai-o200k"])
-def test_truncation_modes_name_exactly_the_constructed_rows(target: str, source: str, tmp_path: Path,
-                                                           isolated_config: Path) -> None:
+def test_truncation_modes_name_exactly_the_constructed_rows(
+    target: str, source: str, tmp_path: Path, isolated_config: Path
+) -> None:
     path, kinds = constructed_set(tmp_path, target, source)
     over = kinds["long_reply"] | kinds["long_prompt"]
-    expected_untrainable = {"keep_start": kinds["long_prompt"] | kinds["masked"], "keep_end": kinds["masked"],
-                            "drop": over | kinds["masked"], "prompt_first": kinds["masked"]}
+    expected_untrainable = {
+        "keep_start": kinds["long_prompt"] | kinds["masked"],
+        "keep_end": kinds["masked"],
+        "drop": over | kinds["masked"],
+        "prompt_first": kinds["masked"],
+    }
     for mode, untrainable in expected_untrainable.items():
         result = audited_tokens(path, target, max_seq_len=512, truncation=mode)
         evidence = result.evidence[0]
@@ -242,8 +283,11 @@ def test_special_tokens_typed_in_text_and_a_dropped_role(tmp_path: Path, isolate
     llama = audited_tokens(path, "llama3")
     assert not any(f.code == "TOK008" for f in llama.findings)  # <|im_end|> is plain text for Llama 3
     directory = tmp_path / "model"
-    local_model(directory, "{% for m in messages %}{% if m.role != 'system' %}<|im_start|>{{ m.role }}\n"
-                           "{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}")
+    local_model(
+        directory,
+        "{% for m in messages %}{% if m.role != 'system' %}<|im_start|>{{ m.role }}\n"
+        "{{ m.content }}<|im_end|>\n{% endif %}{% endfor %}",
+    )
     system_rows = [{"messages": [{"role": "system", "content": "Answer tersely"}, *r["messages"]]} for r in rows]
     path.write_text("".join(json.dumps(r) + "\n" for r in system_rows), encoding="utf-8")
     local = audited_tokens(path, str(directory))
@@ -268,17 +312,23 @@ def local_model(directory: Path, template: str) -> Any:
 
 
 def test_local_directory_target_counts_and_masks(tmp_path: Path, isolated_config: Path) -> None:
-    template = ("{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.role == 'assistant' %}{% generation %}"
-                "{{ m.content }}<|im_end|>{% endgeneration %}{% else %}{{ m.content }}<|im_end|>{% endif %}\n"
-                "{% endfor %}")
+    template = (
+        "{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.role == 'assistant' %}{% generation %}"
+        "{{ m.content }}<|im_end|>{% endgeneration %}{% else %}{{ m.content }}<|im_end|>{% endif %}\n"
+        "{% endfor %}"
+    )
     tokenizer = local_model(tmp_path / "model", template)
-    rows = [{"messages": [{"role": "user", "content": "what is 2 + 2 ?"}, {"role": "assistant", "content": "4"}]},
-            {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello", "weight": 0}]}]
+    rows = [
+        {"messages": [{"role": "user", "content": "what is 2 + 2 ?"}, {"role": "assistant", "content": "4"}]},
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello", "weight": 0}]},
+    ]
     path = tmp_path / "rows.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     result = audited_tokens(path, str(tmp_path / "model"))
-    texts = ["<|im_start|>user\nwhat is 2 + 2 ?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n",
-             "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"]
+    texts = [
+        "<|im_start|>user\nwhat is 2 + 2 ?<|im_end|>\n<|im_start|>assistant\n4<|im_end|>\n",
+        "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n",
+    ]
     expected = {n: len(tokenizer.encode(t, add_special_tokens=False).ids) for n, t in enumerate(texts, 1)}
     assert result.row_values["train"]["tokens"] == expected
     assert result.row_values["train"]["trained_tokens"] == {1: 2, 2: 0}  # "4" + <|im_end|>; row 2 masked
@@ -288,8 +338,12 @@ def test_local_directory_target_counts_and_masks(tmp_path: Path, isolated_config
 def test_unknown_target_is_a_usage_error(tmp_path: Path, isolated_config: Path) -> None:
     path = tmp_path / "rows.jsonl"
     path.write_text(json.dumps({"prompt": "hi", "completion": "hello"}) + "\n", encoding="utf-8")
-    run = subprocess.run([sys.executable, "-m", "auditor", "audit", str(path), "--target", "no-such-model", "-q"],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "auditor", "audit", str(path), "--target", "no-such-model", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2 and "no-such-model" in run.stderr and "Traceback" not in run.stderr
     listing = subprocess.run([sys.executable, "-m", "auditor", "targets"], capture_output=True, text=True, timeout=60)
     assert [line.split("\t")[0] for line in listing.stdout.splitlines()] == list(SHIPPED)
@@ -304,23 +358,39 @@ def test_every_target_works_with_the_network_disabled(source: str, tmp_path: Pat
         "import socket\n"
         "def _refuse(*a, **k):\n    raise OSError('network disabled by the test')\n"
         "socket.socket.connect = _refuse\nsocket.create_connection = _refuse\nsocket.getaddrinfo = _refuse\n",
-        encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{Path.cwd()}", "HF_HUB_OFFLINE": "1",
-           "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty-cache"), "QUICKTOK_DATA": str(tmp_path / "empty-quicktok")}
-    code = ("import sys, json; from auditor.api import audit\n"
-            "for t in sys.argv[2:]:\n"
-            "    r = audit(sys.argv[1], only=['tokens'], overrides={'tokens': {'target': t}}).check('tokens')\n"
-            "    print(t, r.status, r.metrics.get('token_p50'))\n")
-    run = subprocess.run([sys.executable, "-c", code, str(gsm8k), *SHIPPED], capture_output=True, text=True,
-                         env=env, timeout=300, cwd=tmp_path)
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{hook}{os.pathsep}{Path.cwd()}",
+        "HF_HUB_OFFLINE": "1",
+        "TIKTOKEN_CACHE_DIR": str(tmp_path / "empty-cache"),
+        "QUICKTOK_DATA": str(tmp_path / "empty-quicktok"),
+    }
+    code = (
+        "import sys, json; from auditor.api import audit\n"
+        "for t in sys.argv[2:]:\n"
+        "    r = audit(sys.argv[1], only=['tokens'], overrides={'tokens': {'target': t}}).check('tokens')\n"
+        "    print(t, r.status, r.metrics.get('token_p50'))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, str(gsm8k), *SHIPPED],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     lines = run.stdout.splitlines()
-    assert len(lines) == len(SHIPPED) and all(line.split()[1] in ("pass", "warn") and int(line.split()[2]) > 50
-                                              for line in lines), run.stdout
+    assert len(lines) == len(SHIPPED) and all(
+        line.split()[1] in ("pass", "warn") and int(line.split()[2]) > 50 for line in lines
+    ), run.stdout
 
 
-def test_masked_rows_come_off_the_usable_count_but_do_not_count_as_truncated(tmp_path: Path,
-                                                                           isolated_config: Path) -> None:
+def test_masked_rows_come_off_the_usable_count_but_do_not_count_as_truncated(
+    tmp_path: Path, isolated_config: Path
+) -> None:
     """A row whose only reply has weight 0 trains on nothing (size subtracts it) but loses nothing to the sequence
     limit: 40% masked rows do not cap the ruling at pilot for truncation; 40% rows cut by the limit do."""
     rows = []
@@ -345,17 +415,20 @@ def test_masked_rows_come_off_the_usable_count_but_do_not_count_as_truncated(tmp
     assert (rulings["masked"].decision, rulings["cut"].decision) == ("fine-tune", "pilot")
 
 
-def test_the_token_plan_is_computed_once_per_audit(tmp_path: Path, isolated_config: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_token_plan_is_computed_once_per_audit(
+    tmp_path: Path, isolated_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import auditor.targets.rows as rows
 
     calls: list[str] = []
     original = rows.plan_rows
-    monkeypatch.setattr(rows, "plan_rows", lambda dataset, config: calls.append(config["target"]) or original(dataset,
-                                                                                                            config))
+    monkeypatch.setattr(
+        rows, "plan_rows", lambda dataset, config: calls.append(config["target"]) or original(dataset, config)
+    )
     path = tmp_path / "rows.jsonl"
-    path.write_text("".join(json.dumps({"prompt": f"q{n}", "completion": f"a{n}"}) + "\n" for n in range(5)),
-                    encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps({"prompt": f"q{n}", "completion": f"a{n}"}) + "\n" for n in range(5)), encoding="utf-8"
+    )
     report = audit(path, only=["tokens", "size"], overrides={"tokens": {"target": "llama3"}})
     assert calls == ["llama3"] and report.check("tokens").status == "pass"
     calls.clear()
@@ -367,8 +440,11 @@ def test_the_token_plan_is_computed_once_per_audit(tmp_path: Path, isolated_conf
 def test_scorecards_show_the_length_histogram_against_the_limit(isolated_config: Path) -> None:
     from auditor.report import html_report, markdown
 
-    report = audit(Path(__file__).parents[1] / "sample_data" / "support_train.jsonl", only=["tokens"],
-                   overrides={"tokens": {"target": "llama3", "max_seq_len": 120}})
+    report = audit(
+        Path(__file__).parents[1] / "sample_data" / "support_train.jsonl",
+        only=["tokens"],
+        overrides={"tokens": {"target": "llama3", "max_seq_len": 120}},
+    )
     result = report.check("tokens")
     histogram = result.metrics["token_histogram"]
     lengths = list(result.row_values["train"]["tokens"].values())
@@ -378,8 +454,8 @@ def test_scorecards_show_the_length_histogram_against_the_limit(isolated_config:
     step = histogram["bins"][1]
     assert histogram["counts"][max(lengths) // step] > 0 and histogram["counts"][min(lengths) // step] > 0
     page = html_report.render(report.to_dict())
-    chart = page[page.index("<h2>Tokens per row (llama3)</h2>"):]
-    chart = chart[:chart.index("</svg>")]
+    chart = page[page.index("<h2>Tokens per row (llama3)</h2>") :]
+    chart = chart[: chart.index("</svg>")]
     assert f"max_seq_len 120 · {histogram['over_limit']} over" in chart
     assert chart.count("<rect") == len(histogram["counts"])
     assert 'fill="#cf222e"' in chart and 'fill="#0969da"' in chart
@@ -389,12 +465,21 @@ def test_scorecards_show_the_length_histogram_against_the_limit(isolated_config:
 
 TRICKY = [
     [{"role": "user", "content": "  spaced  "}, {"role": "assistant", "content": "\n answer with spaces \n"}],
-    [{"role": "system", "content": "sys"}, {"role": "user", "content": "q1"}, {"role": "assistant", "content": "a1"},
-     {"role": "user", "content": "q2"}, {"role": "assistant", "content": "a2"}],
+    [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "q1"},
+        {"role": "assistant", "content": "a1"},
+        {"role": "user", "content": "q2"},
+        {"role": "assistant", "content": "a2"},
+    ],
     [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>hmm</think>final"}],
     [{"role": "user", "content": "say <|im_end|> and <|eot_id|> and [/INST]"}, {"role": "assistant", "content": "ok"}],
-    [{"role": "user", "content": "same"}, {"role": "assistant", "content": "same"}, {"role": "user", "content": "same"},
-     {"role": "assistant", "content": "same"}],
+    [
+        {"role": "user", "content": "same"},
+        {"role": "assistant", "content": "same"},
+        {"role": "user", "content": "same"},
+        {"role": "assistant", "content": "same"},
+    ],
     [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "assistant", "content": "c"}],
     [{"role": "user", "content": "héllo e\u0301"}, {"role": "assistant", "content": "ça va e\u0301 ✓ 😀"}],
     [{"role": "user", "content": "q"}, {"role": "assistant", "content": ""}],

@@ -79,9 +79,10 @@ def test_cookbook_epoch_rule() -> None:
     assert default_epochs(50000, {**DEFAULTS, "epochs": 4}) == 4
 
 
-@pytest.mark.parametrize(("source", "label", "rows", "epochs"),
-                         [pytest.param("real", "category", 10003, 2, marks=pytest.mark.calibration),
-                          ("sample", "intent", 240, 3)])
+@pytest.mark.parametrize(
+    ("source", "label", "rows", "epochs"),
+    [pytest.param("real", "category", 10003, 2, marks=pytest.mark.calibration), ("sample", "intent", 240, 3)],
+)
 def test_banking_counts_cost_and_speed(source: str, label: str, rows: int, epochs: int, isolated_config: Path) -> None:
     banking_train = shared_file("banking77", "train.csv") if source == "real" else SAMPLE / "bank_intents.csv"
     price = {"tokens": {"price_per_million_training_tokens": 3.0}}
@@ -127,6 +128,7 @@ def test_function_calling_set_counts_tool_definitions_and_savings(source: str, i
 
 
 def test_unavailable_encoding_is_an_error_result(isolated_config: Path) -> None:
-    result = audit(SAMPLE / "support_train.jsonl", only=["tokens"],
-                   overrides={"tokens": {"encoding": "no_such_encoding"}}).check("tokens")
+    result = audit(
+        SAMPLE / "support_train.jsonl", only=["tokens"], overrides={"tokens": {"encoding": "no_such_encoding"}}
+    ).check("tokens")
     assert result.status == "error" and "no_such_encoding" in result.summary

@@ -1,15 +1,12 @@
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from auditor.config import context_value
-from auditor.results import CheckResult
-from auditor.verdict import decide
-from tests.conftest import ROOT
 from auditor.evidence import ConsistencyEvidence, StepHint
-from auditor.verdict import SCORE_BANDS
+from auditor.results import CheckResult
+from auditor.verdict import SCORE_BANDS, decide
+from tests.conftest import ROOT
 from tests.verdict_helpers import coverage_result, format_result, labels_result, size_result, tokens_result
 
 
@@ -26,8 +23,14 @@ def results_for(row: dict[str, str]) -> tuple[list[CheckResult], dict]:
     malformed = int(row["malformed"] or 0)
     results = [format_result(usable + malformed, malformed), size_result(usable)]
     if row["inconsistent"] == "one label":
-        results.append(CheckResult("labels", "fail", "one label", evidence=(
-            ConsistencyEvidence("labels", usable, 0, single_label="refund"),)))
+        results.append(
+            CheckResult(
+                "labels",
+                "fail",
+                "one label",
+                evidence=(ConsistencyEvidence("labels", usable, 0, single_label="refund"),),
+            )
+        )
     elif row["inconsistent"] != "—":
         results.append(labels_result(usable, float(row["inconsistent"].rstrip("%")) / 100))
     if row["coverage"] != "—":
@@ -37,7 +40,9 @@ def results_for(row: dict[str, str]) -> tuple[list[CheckResult], dict]:
     for pair in filter(None, (p.strip() for p in row["context"].replace("—", "").split(","))):
         key, value = pair.split("=")
         raw = {"true": True, "false": False}.get(value, None)
-        context[key] = context_value("test", key, raw if raw is not None else (float(value) if "." in value else int(value)))
+        context[key] = context_value(
+            "test", key, raw if raw is not None else (float(value) if "." in value else int(value))
+        )
     if truncated or row["break-even"] != "—":
         months = None if row["break-even"] in ("never", "—") else float(row["break-even"])
         saved = 1_000_000 if row["break-even"] != "—" else None
@@ -74,8 +79,12 @@ def test_cost_reasons_never_contradict_each_other() -> None:
 
 def test_the_binding_cap_leads_the_next_steps() -> None:
     results = [format_result(3000, 0), size_result(3000), labels_result(3000, 0.02), coverage_result(0.01)]
-    results[2] = CheckResult("labels", "warn", "", evidence=(ConsistencyEvidence(
-        "labels", 3000, 2, steps=(StepHint("LBL006", "two rows disagree", (5, 9), 2),)),))
+    results[2] = CheckResult(
+        "labels",
+        "warn",
+        "",
+        evidence=(ConsistencyEvidence("labels", 3000, 2, steps=(StepHint("LBL006", "two rows disagree", (5, 9), 2),)),),
+    )
     verdict = decide(results)
     assert verdict.decision == "keep-prompting"
     assert verdict.next_steps[0].startswith("collect ~120 examples like production cluster 1")
@@ -104,7 +113,10 @@ def test_without_context_the_ruling_names_the_questions() -> None:
     verdict = decide([format_result(800, 0), size_result(800)])
     assert any("data readiness only" in r for r in verdict.reasons)
     assert any("monthly_volume" in s and "target_accuracy" in s for s in verdict.next_steps)
-    assert any("measure the prompt baseline" in s for s in decide([format_result(800, 0), size_result(800)], {"monthly_volume": 500_000}).next_steps)
+    assert any(
+        "measure the prompt baseline" in s
+        for s in decide([format_result(800, 0), size_result(800)], {"monthly_volume": 500_000}).next_steps
+    )
 
 
 def test_coverage_clusters_become_next_steps_and_missing_production_is_said() -> None:

@@ -1,5 +1,6 @@
 """Record formats: one `RecordFormat` per dialect in one registry that feeds detection, parsing,
 `--data-format` choices and the README's format table."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -29,14 +30,45 @@ from auditor.formats.simple import (
 )
 
 # Order matters: the more specific format comes first and wins a tie in detection.
-FORMATS: dict[str, RecordFormat] = {f.name: f for f in (
-    OPENAI_PREFERENCE, SHAREGPT_PREFERENCE, ALPACA_PREFERENCE, PREFERENCE, KTO,
-    SHAREGPT, GEMINI, BEDROCK, CHAT, PROMPT_COMPLETION, INSTRUCTION, CLASSIFICATION, TEXT, MAPPED,
-)}
+FORMATS: dict[str, RecordFormat] = {
+    f.name: f
+    for f in (
+        OPENAI_PREFERENCE,
+        SHAREGPT_PREFERENCE,
+        ALPACA_PREFERENCE,
+        PREFERENCE,
+        KTO,
+        SHAREGPT,
+        GEMINI,
+        BEDROCK,
+        CHAT,
+        PROMPT_COMPLETION,
+        INSTRUCTION,
+        CLASSIFICATION,
+        TEXT,
+        MAPPED,
+    )
+}
 TASKS = ("classification", "generation", "preference")
 
-__all__ = ["CHAT_ROLES", "FORMATS", "LABEL_FIELDS", "PAIRS", "TASKS", "TEXT_FIELDS", "FieldMap", "Message", "Parsed",
-           "RecordError", "RecordFormat", "classification_fields", "detect", "first_key", "matches", "other_format"]
+__all__ = [
+    "CHAT_ROLES",
+    "FORMATS",
+    "LABEL_FIELDS",
+    "PAIRS",
+    "TASKS",
+    "TEXT_FIELDS",
+    "FieldMap",
+    "Message",
+    "Parsed",
+    "RecordError",
+    "RecordFormat",
+    "classification_fields",
+    "detect",
+    "first_key",
+    "matches",
+    "other_format",
+]
 
 
 def matches(name: str, record: Mapping[str, Any], needs_output: bool) -> bool:
@@ -58,5 +90,11 @@ def detect(records: list[Mapping[str, Any]], needs_output: bool) -> tuple[str, f
 
 def other_format(name: str, record: Mapping[str, Any], needs_output: bool) -> str | None:
     """The format a record belongs to when it is not `name` (a mixed file), if any."""
-    return next((f.name for f in FORMATS.values()
-                 if f.name not in (name, "text") and f.auto and f.detect(record, needs_output)), None)
+    return next(
+        (
+            f.name
+            for f in FORMATS.values()
+            if f.name not in (name, "text") and f.auto and f.detect(record, needs_output)
+        ),
+        None,
+    )

@@ -1,4 +1,5 @@
 """What every record format shares: the parsed row, the format object, and the normalised conversation."""
+
 from __future__ import annotations
 
 import json
@@ -97,12 +98,27 @@ def nonempty(value: str, what: str) -> str:
     return value
 
 
-def message(role: str, content: str, *, train: bool | None = None, tool_calls: list[dict[str, Any]] | None = None,
-            name: str | None = None, tool_call_id: str | None = None, reasoning: str | None = None,
-            source_role: str | None = None) -> Message:
+def message(
+    role: str,
+    content: str,
+    *,
+    train: bool | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
+    name: str | None = None,
+    tool_call_id: str | None = None,
+    reasoning: str | None = None,
+    source_role: str | None = None,
+) -> Message:
     """One turn of the normalised conversation (the `messages` column's contract)."""
-    out: Message = {"role": role, "content": content, "train": train, "tool_calls": tool_calls or None,
-                    "name": name, "tool_call_id": tool_call_id, "reasoning": reasoning}
+    out: Message = {
+        "role": role,
+        "content": content,
+        "train": train,
+        "tool_calls": tool_calls or None,
+        "name": name,
+        "tool_call_id": tool_call_id,
+        "reasoning": reasoning,
+    }
     if source_role and source_role != role:
         out["source_role"] = source_role
     return out
@@ -144,8 +160,15 @@ def tools_json(tools: Any) -> str | None:
     return json.dumps(tools, ensure_ascii=False) if tools else None
 
 
-def conversation(messages: list[Message], needs_output: bool, *, roles: str | None = None, tools: str | None = None,
-                 images: int = 0, label: str | None = None) -> Parsed:
+def conversation(
+    messages: list[Message],
+    needs_output: bool,
+    *,
+    roles: str | None = None,
+    tools: str | None = None,
+    images: int = 0,
+    label: str | None = None,
+) -> Parsed:
     """input = the non-system turns before the last assistant reply, output = that reply (tool calls as JSON)."""
     kinds = [m["role"] for m in messages]
     if "user" not in kinds:
@@ -155,8 +178,11 @@ def conversation(messages: list[Message], needs_output: bool, *, roles: str | No
         raise RecordError("FMT004", "no assistant message")
     ends_with_reply = assistant_at is not None and (needs_output or assistant_at == len(messages) - 1)
     cut = assistant_at if ends_with_reply and assistant_at is not None else len(messages)
-    context = [m["content"] if not m["tool_calls"] else flat(m, f"messages[{i}]")
-               for i, m in enumerate(messages[:cut]) if m["role"] != "system"]
+    context = [
+        m["content"] if not m["tool_calls"] else flat(m, f"messages[{i}]")
+        for i, m in enumerate(messages[:cut])
+        if m["role"] != "system"
+    ]
     context = [c for c in context if c]
     if not context:
         raise RecordError("FMT004", "no user message before the assistant reply")
@@ -164,12 +190,22 @@ def conversation(messages: list[Message], needs_output: bool, *, roles: str | No
     output, has_calls = None, False
     if needs_output and assistant_at is not None:
         reply = messages[assistant_at]
-        output = nonempty(reply["content"] if not reply["tool_calls"] else flat(reply, f"messages[{assistant_at}]"),
-                          "assistant reply")
+        output = nonempty(
+            reply["content"] if not reply["tool_calls"] else flat(reply, f"messages[{assistant_at}]"), "assistant reply"
+        )
         has_calls = bool(reply["tool_calls"])
-    return Parsed(input=nonempty("\n".join(context), "user message"), output=output, label=label, system=system,
-                  turns=max(kinds.count("assistant"), 1), roles=roles if roles is not None else ",".join(kinds),
-                  tool_calls=has_calls, tools=tools, messages=messages, images=images)
+    return Parsed(
+        input=nonempty("\n".join(context), "user message"),
+        output=output,
+        label=label,
+        system=system,
+        turns=max(kinds.count("assistant"), 1),
+        roles=roles if roles is not None else ",".join(kinds),
+        tool_calls=has_calls,
+        tools=tools,
+        messages=messages,
+        images=images,
+    )
 
 
 def simple(text: str, output: str | None, label: str | None = None, system: str | None = None) -> Parsed:
@@ -177,5 +213,11 @@ def simple(text: str, output: str | None, label: str | None = None, system: str 
     messages = ([message("system", system)] if system else []) + [message("user", text)]
     if output is not None:
         messages.append(message("assistant", output))
-    return Parsed(input=text, output=output, label=label, system=system, roles=",".join(m["role"] for m in messages),
-                  messages=messages)
+    return Parsed(
+        input=text,
+        output=output,
+        label=label,
+        system=system,
+        roles=",".join(m["role"] for m in messages),
+        messages=messages,
+    )

@@ -1,4 +1,5 @@
 """OpenAI-style chat (`messages`) and Amazon Bedrock's conversation formats."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -85,9 +86,17 @@ def openai_messages(value: Any, key: str = "messages", root_weight: Any = None) 
     for i, m in enumerate(value):
         if type(m) is dict and len(m) == 2 and type(m.get("content")) is str and m.get("role") in PLAIN_ROLES:
             role = m["role"]  # the common case, {role, content}: nothing else to read
-            out.append({"role": role, "content": m["content"], "train": None if root_weight is None or role !=
-                        "assistant" else bool(root_weight), "tool_calls": None, "name": None, "tool_call_id": None,
-                        "reasoning": None})
+            out.append(
+                {
+                    "role": role,
+                    "content": m["content"],
+                    "train": None if root_weight is None or role != "assistant" else bool(root_weight),
+                    "tool_calls": None,
+                    "name": None,
+                    "tool_call_id": None,
+                    "reasoning": None,
+                }
+            )
             roles.append(role)
             continue
         where = f"{key}[{i}]"
@@ -111,8 +120,18 @@ def openai_messages(value: Any, key: str = "messages", root_weight: Any = None) 
         call_id = m.get("tool_call_id")
         name = name if type(name) is str else None
         call_id = call_id if type(call_id) is str else None
-        out.append(message(ROLE_MAP.get(str(role), str(role)), content or "", train=train, tool_calls=calls, name=name,
-                           tool_call_id=call_id, reasoning=reasoning_of(m), source_role=role))
+        out.append(
+            message(
+                ROLE_MAP.get(str(role), str(role)),
+                content or "",
+                train=train,
+                tool_calls=calls,
+                name=name,
+                tool_call_id=call_id,
+                reasoning=reasoning_of(m),
+                source_role=role,
+            )
+        )
         roles.append(role)
     return out, roles, media
 
@@ -137,14 +156,14 @@ def parse_chat(record: Mapping[str, Any], needs_output: bool, _: FieldMap = Fiel
 CHAT = RecordFormat(
     name="chat",
     fields="`messages` (system/developer/user/assistant/tool/function roles; content a string or a list of parts; "
-           "`tool_calls`, legacy `function_call`; `weight` per message; `thinking`/`reasoning_content`), optional "
-           "`tools`/`functions` and root-level `weight`",
+    "`tool_calls`, legacy `function_call`; `weight` per message; `thinking`/`reasoning_content`), optional "
+    "`tools`/`functions` and root-level `weight`",
     maps="non-system turns before the last assistant reply / that reply (tool calls as JSON)",
     doc="OpenAI chat fine-tuning JSONL, also TRL's conversational language-modelling type. `developer` is read as "
-        "system; image/audio/file parts are counted (FMT017), not embedded; reasoning fields are kept apart from the "
-        "reply. Sources: https://platform.openai.com/docs/guides/supervised-fine-tuning, "
-        "https://huggingface.co/docs/trl/dataset_formats, https://docs.fireworks.ai/fine-tuning/fine-tuning-models "
-        "(root-level weight), https://docs.together.ai/docs/fine-tuning-data-preparation.",
+    "system; image/audio/file parts are counted (FMT017), not embedded; reasoning fields are kept apart from the "
+    "reply. Sources: https://platform.openai.com/docs/guides/supervised-fine-tuning, "
+    "https://huggingface.co/docs/trl/dataset_formats, https://docs.fireworks.ai/fine-tuning/fine-tuning-models "
+    "(root-level weight), https://docs.together.ai/docs/fine-tuning-data-preparation.",
     detect=lambda r, needs_output: "messages" in r,
     parse=parse_chat,
     field_names=lambda r, f: {"input": "messages[user...]", "output": "messages[last assistant]"},
@@ -175,8 +194,15 @@ def bedrock_blocks(content: Any, where: str) -> Blocks:
         elif isinstance(block.get("toolResult"), Mapping):
             result = block["toolResult"]
             inner = result.get("content", [])
-            parts = [b.get("text") if isinstance(b.get("text"), str) else json_text(b.get("json"))
-                     for b in inner if isinstance(b, Mapping)] if isinstance(inner, list) else [str(inner)]
+            parts = (
+                [
+                    b.get("text") if isinstance(b.get("text"), str) else json_text(b.get("json"))
+                    for b in inner
+                    if isinstance(b, Mapping)
+                ]
+                if isinstance(inner, list)
+                else [str(inner)]
+            )
             results.append((result.get("toolUseId"), "\n".join(p for p in parts if p)))
         elif isinstance(block.get("reasoningContent"), Mapping):
             text = block["reasoningContent"].get("reasoningText", {})
@@ -230,12 +256,12 @@ def parse_bedrock(record: Mapping[str, Any], needs_output: bool, _: FieldMap = F
 BEDROCK = RecordFormat(
     name="bedrock",
     fields="`messages` (user/assistant; content a string or Converse blocks `text`/`image`/`toolUse`/`toolResult`) "
-           "with a root `system` (string or `[{text}]`) or `schemaVersion: bedrock-conversation-2024`",
+    "with a root `system` (string or `[{text}]`) or `schemaVersion: bedrock-conversation-2024`",
     maps="as chat",
     doc="Amazon Bedrock fine-tuning: Claude/Llama conversational JSONL `{system, messages}` and the Converse schema "
-        "used by Amazon Nova (`schemaVersion: bedrock-conversation-2024`, system and content as lists of blocks). "
-        "Sources: https://docs.aws.amazon.com/bedrock/latest/userguide/preparing-text-data.html, "
-        "https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html.",
+    "used by Amazon Nova (`schemaVersion: bedrock-conversation-2024`, system and content as lists of blocks). "
+    "Sources: https://docs.aws.amazon.com/bedrock/latest/userguide/preparing-text-data.html, "
+    "https://docs.aws.amazon.com/nova/latest/userguide/fine-tune-prepare-data-understanding.html.",
     detect=lambda r, needs_output: "messages" in r and ("schemaVersion" in r or "system" in r),
     parse=parse_bedrock,
     field_names=lambda r, f: {"input": "messages[user...]", "output": "messages[last assistant]", "system": "system"},

@@ -1,4 +1,5 @@
 """Preference data: TRL paired (explicit or implicit prompt) and unpaired (KTO), LLaMA-Factory, OpenAI DPO."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,11 @@ from auditor.formats.chat import openai_messages
 from auditor.formats.sharegpt import sharegpt_messages, sharegpt_tools, sharegpt_turn
 from auditor.formats.simple import parse_instruction
 
-RATINGS = (("chosen_rating", "rejected_rating"), ("score_chosen", "score_rejected"),
-           ("chosen-rating", "rejected-rating"))
+RATINGS = (
+    ("chosen_rating", "rejected_rating"),
+    ("score_chosen", "score_rejected"),
+    ("chosen-rating", "rejected-rating"),
+)
 TRANSCRIPT = re.compile(r"\n\n(Human|Assistant):[ \t]?")
 
 
@@ -48,19 +52,36 @@ def reply_text(side: list[Message], key: str) -> str:
     return nonempty(flat(last), f"{key} reply")
 
 
-def paired(record: Mapping[str, Any], prompt: list[Message], chosen: list[Message], rejected: list[Message],
-           roles: list[str], tools: str | None = None, images: int = 0) -> Parsed:
+def paired(
+    record: Mapping[str, Any],
+    prompt: list[Message],
+    chosen: list[Message],
+    rejected: list[Message],
+    roles: list[str],
+    tools: str | None = None,
+    images: int = 0,
+) -> Parsed:
     """A preference row from its prompt turns and the two sides' completion turns."""
     if not any(m["role"] == "user" for m in prompt):
         raise RecordError("FMT004", "no user message in the prompt")
     output, other = reply_text(chosen, "chosen"), reply_text(rejected, "rejected")
     good, bad = ratings(record)
     system = next((m["content"] for m in prompt if m["role"] == "system"), None)
-    return Parsed(input=prompt_text(prompt), output=output, system=system,
-                  turns=max(sum(m["role"] == "assistant" for m in prompt + chosen), 1), roles=",".join(roles),
-                  tool_calls=bool(next(m for m in reversed(chosen) if m["role"] == "assistant")["tool_calls"]),
-                  tools=tools, messages=prompt + chosen, rejected=other, rejected_messages=prompt + rejected,
-                  chosen_rating=good, rejected_rating=bad, images=images)
+    return Parsed(
+        input=prompt_text(prompt),
+        output=output,
+        system=system,
+        turns=max(sum(m["role"] == "assistant" for m in prompt + chosen), 1),
+        roles=",".join(roles),
+        tool_calls=bool(next(m for m in reversed(chosen) if m["role"] == "assistant")["tool_calls"]),
+        tools=tools,
+        messages=prompt + chosen,
+        rejected=other,
+        rejected_messages=prompt + rejected,
+        chosen_rating=good,
+        rejected_rating=bad,
+        images=images,
+    )
 
 
 def side(value: Any, key: str) -> tuple[list[Message], list[str], int]:
@@ -87,14 +108,16 @@ def shared_prefix(chosen: list[Message], rejected: list[Message]) -> int:
     return next((i for i in range(shortest) if chosen[i] != rejected[i]), max(shortest - 1, 0))
 
 
-def implicit_messages(record: Mapping[str, Any], chosen: list[Message], rejected: list[Message], roles: list[str],
-                      images: int = 0) -> Parsed:
+def implicit_messages(
+    record: Mapping[str, Any], chosen: list[Message], rejected: list[Message], roles: list[str], images: int = 0
+) -> Parsed:
     """TRL's `extract_prompt` on message lists: the shared leading turns are the prompt. Sides that part at a later
     user or system turn stay as given (`rejected_messages`), for the preference check to report (PREF001)."""
     cut = shared_prefix(chosen, rejected)
     if not any(m["role"] == "user" for m in chosen[:cut]):
-        raise RecordError("FMT016", f"chosen and rejected share no prompt (they part at turn {cut + 1}, before any "
-                                    "shared user turn)")
+        raise RecordError(
+            "FMT016", f"chosen and rejected share no prompt (they part at turn {cut + 1}, before any shared user turn)"
+        )
     return paired(record, chosen[:cut], chosen[cut:], rejected[cut:], roles, images=images)
 
 
@@ -108,8 +131,13 @@ def implicit_strings(record: Mapping[str, Any], chosen: str, rejected: str) -> P
     if not chosen[:cut].strip():
         raise RecordError("FMT016", "chosen and rejected share no prompt (they differ from the first character)")
     prompt = [message("user", chosen[:cut])]
-    return paired(record, prompt, [message("assistant", chosen[cut:])], [message("assistant", rejected[cut:])],
-                  ["user", "assistant"])
+    return paired(
+        record,
+        prompt,
+        [message("assistant", chosen[cut:])],
+        [message("assistant", rejected[cut:])],
+        ["user", "assistant"],
+    )
 
 
 def parse_preference(record: Mapping[str, Any], needs_output: bool, _: FieldMap = FieldMap()) -> Parsed:
@@ -133,8 +161,15 @@ def parse_preference(record: Mapping[str, Any], needs_output: bool, _: FieldMap 
         return paired(record, turns, good_side, side(rejected, "rejected")[0], ["user"] + good_roles)
     turns, roles, media = openai_messages(prompt, "prompt")
     good_side, good_roles, more = side(chosen, "chosen")
-    return paired(record, turns, good_side, side(rejected, "rejected")[0], roles + good_roles,
-                  tools_json(record.get("tools")), media + more)
+    return paired(
+        record,
+        turns,
+        good_side,
+        side(rejected, "rejected")[0],
+        roles + good_roles,
+        tools_json(record.get("tools")),
+        media + more,
+    )
 
 
 def parse_alpaca_preference(record: Mapping[str, Any], needs_output: bool, _: FieldMap = FieldMap()) -> Parsed:
@@ -142,8 +177,13 @@ def parse_alpaca_preference(record: Mapping[str, Any], needs_output: bool, _: Fi
     prompt = base.messages or []
     good = nonempty(text_field(record, "chosen"), "'chosen'")
     bad = nonempty(text_field(record, "rejected"), "'rejected'")
-    return paired(record, prompt, [message("assistant", good)], [message("assistant", bad)],
-                  [m["role"] for m in prompt] + ["assistant"])
+    return paired(
+        record,
+        prompt,
+        [message("assistant", good)],
+        [message("assistant", bad)],
+        [m["role"] for m in prompt] + ["assistant"],
+    )
 
 
 def parse_sharegpt_preference(record: Mapping[str, Any], needs_output: bool, _: FieldMap = FieldMap()) -> Parsed:
@@ -187,8 +227,15 @@ def parse_kto(record: Mapping[str, Any], needs_output: bool, _: FieldMap = Field
         roles = ["user"]
     output = reply_text(reply, "completion")  # both labels are trained (KTO learns from undesirable ones too)
     system = next((m["content"] for m in turns if m["role"] == "system"), None)
-    return Parsed(input=prompt_text(turns), output=output, system=system, roles=",".join(roles + more),
-                  messages=turns + reply, kto_label=label, images=media)
+    return Parsed(
+        input=prompt_text(turns),
+        output=output,
+        system=system,
+        roles=",".join(roles + more),
+        messages=turns + reply,
+        kto_label=label,
+        images=media,
+    )
 
 
 def has_sides(r: Mapping[str, Any]) -> bool:
@@ -198,20 +245,23 @@ def has_sides(r: Mapping[str, Any]) -> bool:
 PREFERENCE = RecordFormat(
     name="preference",
     fields="`chosen`, `rejected` (strings or message lists), optional `prompt`; ratings `chosen_rating`/"
-           "`score_chosen`/`chosen-rating` (and rejected)",
+    "`score_chosen`/`chosen-rating` (and rejected)",
     maps="prompt / chosen reply (rejected reply in `rejected`)",
     doc="TRL's preference type (DPO, ORPO, CPO, reward modelling), standard or conversational, with an explicit or "
-        "implicit prompt. An implicit prompt is the two sides' shared beginning, as TRL's `maybe_extract_prompt` "
-        "takes it; Anthropic HH transcripts (`\\n\\nHuman: … \\n\\nAssistant: …`) are split into turns first. Two "
-        "sides that share no user turn have no prompt in common and cannot form a pair (FMT016); sides that share "
-        "the prompt and part later (at a user, system or earlier assistant turn) load as a pair and the preference "
-        "check reports them (PREF001). Sources: "
-        "https://huggingface.co/docs/trl/dataset_formats, "
-        "https://github.com/huggingface/trl/blob/main/trl/data_utils.py (maybe_extract_prompt).",
+    "implicit prompt. An implicit prompt is the two sides' shared beginning, as TRL's `maybe_extract_prompt` "
+    "takes it; Anthropic HH transcripts (`\\n\\nHuman: … \\n\\nAssistant: …`) are split into turns first. Two "
+    "sides that share no user turn have no prompt in common and cannot form a pair (FMT016); sides that share "
+    "the prompt and part later (at a user, system or earlier assistant turn) load as a pair and the preference "
+    "check reports them (PREF001). Sources: "
+    "https://huggingface.co/docs/trl/dataset_formats, "
+    "https://github.com/huggingface/trl/blob/main/trl/data_utils.py (maybe_extract_prompt).",
     detect=lambda r, needs_output: "chosen" in r and "rejected" in r,
     parse=parse_preference,
-    field_names=lambda r, f: {"input": "prompt" if "prompt" in r else "chosen[shared prefix]", "output": "chosen",
-                              "rejected": "rejected"},
+    field_names=lambda r, f: {
+        "input": "prompt" if "prompt" in r else "chosen[shared prefix]",
+        "output": "chosen",
+        "rejected": "rejected",
+    },
     task="preference",
 )
 ALPACA_PREFERENCE = RecordFormat(
@@ -219,7 +269,7 @@ ALPACA_PREFERENCE = RecordFormat(
     fields="`instruction`, `input`, `chosen`, `rejected`, optional `system`, `history`",
     maps="instruction + input / chosen",
     doc="LLaMA-Factory's alpaca preference columns (`ranking: true`). "
-        "Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
+    "Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
     detect=lambda r, needs_output: "instruction" in r and has_sides(r),
     parse=parse_alpaca_preference,
     field_names=lambda r, f: {"input": "instruction+input", "output": "chosen", "rejected": "rejected"},
@@ -230,7 +280,7 @@ SHAREGPT_PREFERENCE = RecordFormat(
     fields="`conversations` + `chosen`/`rejected` (one `{from, value}` turn each)",
     maps="conversations / chosen",
     doc="LLaMA-Factory's sharegpt preference columns (`ranking: true`). "
-        "Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
+    "Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
     detect=lambda r, needs_output: "conversations" in r and has_sides(r),
     parse=parse_sharegpt_preference,
     field_names=lambda r, f: {"input": "conversations", "output": "chosen", "rejected": "rejected"},
@@ -241,13 +291,17 @@ OPENAI_PREFERENCE = RecordFormat(
     fields="`input` `{messages, tools?, parallel_tool_calls?}`, `preferred_output`, `non_preferred_output`",
     maps="input.messages / preferred_output",
     doc="OpenAI's direct preference optimisation JSONL, also accepted by Together and Fireworks. Sources: "
-        "https://platform.openai.com/docs/guides/direct-preference-optimization, "
-        "https://docs.together.ai/docs/fine-tuning-data-preparation.",
-    detect=lambda r, needs_output: isinstance(r.get("input"), Mapping) and ("preferred_output" in r
-                                                                             or "non_preferred_output" in r),
+    "https://platform.openai.com/docs/guides/direct-preference-optimization, "
+    "https://docs.together.ai/docs/fine-tuning-data-preparation.",
+    detect=lambda r, needs_output: (
+        isinstance(r.get("input"), Mapping) and ("preferred_output" in r or "non_preferred_output" in r)
+    ),
     parse=parse_openai_preference,
-    field_names=lambda r, f: {"input": "input.messages", "output": "preferred_output",
-                              "rejected": "non_preferred_output"},
+    field_names=lambda r, f: {
+        "input": "input.messages",
+        "output": "preferred_output",
+        "rejected": "non_preferred_output",
+    },
     task="preference",
 )
 KTO = RecordFormat(

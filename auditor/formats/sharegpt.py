@@ -1,4 +1,5 @@
 """ShareGPT conversations (LLaMA-Factory, Axolotl, Unsloth, FastChat) and Gemini/Vertex `contents`."""
+
 from __future__ import annotations
 
 import json
@@ -19,10 +20,22 @@ from auditor.formats.base import (
 )
 
 SHAREGPT_ROLES = {
-    "system": "system", "human": "user", "user": "user", "input": "user", "gpt": "assistant",
-    "assistant": "assistant", "output": "assistant", "model": "assistant", "chatgpt": "assistant",
-    "bing": "assistant", "bard": "assistant", "function_call": "assistant", "observation": "tool", "tool": "tool",
-    "function": "tool", "ipython": "tool",
+    "system": "system",
+    "human": "user",
+    "user": "user",
+    "input": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "output": "assistant",
+    "model": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "function_call": "assistant",
+    "observation": "tool",
+    "tool": "tool",
+    "function": "tool",
+    "ipython": "tool",
 }
 
 
@@ -46,8 +59,11 @@ def sharegpt_turn(turn: Any, where: str) -> Message:
     tag_key, text_key = ("from", "value") if "from" in turn or "value" in turn else ("role", "content")
     tag = turn.get(tag_key)
     if tag not in SHAREGPT_ROLES:
-        raise RecordError("FMT006", f"{where} has {tag_key} {tag!r}; expected human, gpt, system, function_call, "
-                                    "observation (or user/assistant/tool)")
+        raise RecordError(
+            "FMT006",
+            f"{where} has {tag_key} {tag!r}; expected human, gpt, system, function_call, "
+            "observation (or user/assistant/tool)",
+        )
     value = turn.get(text_key)
     if not isinstance(value, str):
         what = "null" if value is None else type(value).__name__
@@ -94,14 +110,14 @@ def parse_sharegpt(record: Mapping[str, Any], needs_output: bool, _: FieldMap = 
 SHAREGPT = RecordFormat(
     name="sharegpt",
     fields="`conversations` of `{from, value}` (human/gpt/system/function_call/observation) or `{role, content}`, "
-           "optional `system`, `tools`",
+    "optional `system`, `tools`",
     maps="as chat",
     doc="ShareGPT as read by LLaMA-Factory (`formatting: sharegpt`, tags human/gpt/function_call/observation, "
-        "`tools` as a JSON string), Axolotl (`type: chat_template` with `field_messages: conversations`) and "
-        "Unsloth's `standardize_sharegpt` (also role/content keys). Sources: "
-        "https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md, "
-        "https://docs.axolotl.ai/docs/dataset-formats/conversation.html, "
-        "https://docs.unsloth.ai/basics/datasets-guide.",
+    "`tools` as a JSON string), Axolotl (`type: chat_template` with `field_messages: conversations`) and "
+    "Unsloth's `standardize_sharegpt` (also role/content keys). Sources: "
+    "https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md, "
+    "https://docs.axolotl.ai/docs/dataset-formats/conversation.html, "
+    "https://docs.unsloth.ai/basics/datasets-guide.",
     detect=lambda r, needs_output: "conversations" in r,
     parse=parse_sharegpt,
     field_names=lambda r, f: {"input": "conversations[human...]", "output": "conversations[last gpt]"},
@@ -165,18 +181,19 @@ def parse_gemini(record: Mapping[str, Any], needs_output: bool, _: FieldMap = Fi
             messages.append(message(GEMINI_ROLES[role], text, tool_calls=calls, source_role=role))
     if messages and messages[0]["role"] == "system":
         roles.insert(0, "system")
-    return conversation(messages, needs_output, roles=",".join(roles), tools=tools_json(record.get("tools")),
-                        images=media)
+    return conversation(
+        messages, needs_output, roles=",".join(roles), tools=tools_json(record.get("tools")), images=media
+    )
 
 
 GEMINI = RecordFormat(
     name="gemini",
     fields="`contents` of `{role, parts}` (role user or model; parts `text`, `fileData`, `functionCall`, "
-           "`functionResponse`), optional `systemInstruction` `{parts}`, `tools` (`functionDeclarations`)",
+    "`functionResponse`), optional `systemInstruction` `{parts}`, `tools` (`functionDeclarations`)",
     maps="as chat",
     doc="Gemini supervised tuning JSONL on Vertex AI (and the Gemini API's `contents` shape). File parts are counted "
-        "(FMT017), not embedded. Source: "
-        "https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning-prepare.",
+    "(FMT017), not embedded. Source: "
+    "https://cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning-prepare.",
     detect=lambda r, needs_output: "contents" in r,
     parse=parse_gemini,
     field_names=lambda r, f: {"input": "contents[user...]", "output": "contents[last model]"},

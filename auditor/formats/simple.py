@@ -1,4 +1,5 @@
 """Single-turn formats: prompt/completion (TRL standard or conversational), Alpaca, classification, text, mapped."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -71,7 +72,8 @@ def parse_instruction(record: Mapping[str, Any], needs_output: bool, _: FieldMap
     if not history:
         return simple(text, output, system=system or None)
     pairs = isinstance(history, list) and all(
-        isinstance(h, list) and len(h) == 2 and all(isinstance(t, str) for t in h) for h in history)
+        isinstance(h, list) and len(h) == 2 and all(isinstance(t, str) for t in h) for h in history
+    )
     if not pairs:
         raise RecordError("FMT003", "field 'history' is not a list of [question, answer] string pairs")
     messages = [message("system", system)] if system else []
@@ -86,8 +88,9 @@ def parse_instruction(record: Mapping[str, Any], needs_output: bool, _: FieldMap
 def parse_classification(record: Mapping[str, Any], needs_output: bool, _: FieldMap = FieldMap()) -> Parsed:
     fields = classification_fields(record)
     if fields is None:
-        raise RecordError("FMT003", f"missing a text field ({'/'.join(TEXT_FIELDS[:4])}) or a label field "
-                                    f"({'/'.join(LABEL_FIELDS)})")
+        raise RecordError(
+            "FMT003", f"missing a text field ({'/'.join(TEXT_FIELDS[:4])}) or a label field ({'/'.join(LABEL_FIELDS)})"
+        )
     text_key, label_key = fields
     text = nonempty(text_field(record, text_key), f"'{text_key}'")
     label = nonempty(text_field(record, label_key, allow_numbers=True), f"'{label_key}'") if needs_output else None
@@ -127,12 +130,12 @@ def parse_mapped(record: Mapping[str, Any], needs_output: bool, fields: FieldMap
 PROMPT_COMPLETION = RecordFormat(
     name="prompt_completion",
     fields="`prompt`/`completion` (strings, or TRL conversational message lists) or `question`/`answer`; "
-           "a `prompt` alone for production inputs",
+    "a `prompt` alone for production inputs",
     maps="prompt / completion",
     doc="Prompt-completion pairs: OpenAI's legacy format, Bedrock's non-conversational format, TRL's standard and "
-        "conversational prompt-completion (and prompt-only) types. Sources: "
-        "https://huggingface.co/docs/trl/dataset_formats, "
-        "https://docs.aws.amazon.com/bedrock/latest/userguide/preparing-text-data.html.",
+    "conversational prompt-completion (and prompt-only) types. Sources: "
+    "https://huggingface.co/docs/trl/dataset_formats, "
+    "https://docs.aws.amazon.com/bedrock/latest/userguide/preparing-text-data.html.",
     detect=lambda r, needs_output: any(i in r and (o in r or not needs_output) for i, o in PAIRS),
     parse=parse_prompt_completion,
     field_names=lambda r, f: dict(zip(("input", "output"), pair_keys(r))),
@@ -142,7 +145,7 @@ INSTRUCTION = RecordFormat(
     fields="Alpaca `instruction`, `input`, `output`, optional `system` and `history` (`[[q, a], …]`)",
     maps="history turns + instruction + input / output",
     doc="Alpaca (Stanford) and LLaMA-Factory's alpaca format; `history` turns come before the instruction and are "
-        "trained on too. Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
+    "trained on too. Source: https://github.com/hiyouga/LLaMA-Factory/blob/main/data/README.md.",
     detect=lambda r, needs_output: "instruction" in r and ("output" in r or not needs_output),
     parse=parse_instruction,
     field_names=lambda r, f: {"input": "instruction+input", "output": "output"},
@@ -161,8 +164,8 @@ TEXT = RecordFormat(
     name="text",
     fields="`text` (training: TRL language modelling); production: any text field, or a `.txt` line",
     maps="the text / the text (language modelling trains on all of it)",
-    doc="TRL's standard language-modelling type `{\"text\": …}`, and production inputs with one text field. "
-        "Source: https://huggingface.co/docs/trl/dataset_formats.",
+    doc='TRL\'s standard language-modelling type `{"text": …}`, and production inputs with one text field. '
+    "Source: https://huggingface.co/docs/trl/dataset_formats.",
     detect=text_detect,
     parse=parse_text,
     field_names=lambda r, f: {"input": first_key(r, TEXT_FIELDS) or "text"},

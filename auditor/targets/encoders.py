@@ -4,6 +4,7 @@ Every encoder parses the special-token strings it knows inside the text into the
 tokenizer does with added tokens, and tiktoken with `allowed_special="all"`), and reports each token's start
 as a byte offset into the UTF-8 text (tiktoken-style encoders) or a character offset (`tokenizers`).
 """
+
 from __future__ import annotations
 
 import json
@@ -79,7 +80,7 @@ class TiktokenLike(Encoder):
         position = 0
         for match in self.pattern.finditer(text):
             if match.start() > position:
-                out.append(text[position:match.start()])
+                out.append(text[position : match.start()])
             out.append(self.special_ids[match.group()])
             position = match.end()
         if position < len(text):
@@ -97,7 +98,7 @@ class TiktokenLike(Encoder):
             count = 0
             for piece in layout:
                 if isinstance(piece, str):
-                    part = tokens[offsets[k]:offsets[k + 1]]
+                    part = tokens[offsets[k] : offsets[k + 1]]
                     k += 1
                 else:
                     part = np.array([piece], dtype=tokens.dtype)
@@ -117,7 +118,7 @@ class TiktokenLike(Encoder):
         if hasattr(self.encoding, "encode_ordinary_batch"):  # tiktoken: a thread per core, each a run of pieces
             encode, workers = self.encoding.encode_ordinary, min(os.cpu_count() or 1, 8)
             size = -(-len(pieces) // workers) if pieces else 1
-            runs = [pieces[k:k + size] for k in range(0, len(pieces), size)]
+            runs = [pieces[k : k + size] for k in range(0, len(pieces), size)]
             with ThreadPoolExecutor(workers) as pool:
                 encoded = [ids for run in pool.map(lambda run: [encode(p) for p in run], runs) for ids in run]
             offsets = np.concatenate(([0], np.cumsum([len(e) for e in encoded]))).astype(np.int64)
@@ -165,8 +166,10 @@ class HFTokenizer(Encoder):
     def starts_batch(self, texts: Sequence[str]) -> list[Any]:
         import numpy as np
 
-        return [np.asarray([start for start, _ in encoding.offsets], dtype=np.int64)
-                for encoding in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+        return [
+            np.asarray([start for start, _ in encoding.offsets], dtype=np.int64)
+            for encoding in self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        ]
 
 
 def literal_pattern(strings: Iterable[str]) -> re.Pattern[str] | None:
@@ -223,8 +226,9 @@ def tekken(file_name: str) -> TiktokenLike:
     shift = config["default_num_special_tokens"]
     ranks = {base64.b64decode(token["token_bytes"]): token["rank"] + shift for token in model["vocab"][:inner]}
     specials = {name: rank for rank, name in enumerate(tekken_special_names(model, shift))}
-    encoding = tiktoken.Encoding(name=f"tekken-{path.stem}", pat_str=config["pattern"], mergeable_ranks=ranks,
-                                 special_tokens=specials)
+    encoding = tiktoken.Encoding(
+        name=f"tekken-{path.stem}", pat_str=config["pattern"], mergeable_ranks=ranks, special_tokens=specials
+    )
     return TiktokenLike(encoding)
 
 

@@ -8,6 +8,7 @@ Modes (what `--truncation` models):
   prompt_first  LLaMA-Factory's `cutoff_len`: each (prompt, reply) pair gets a share of the budget from
                 `infer_seqlen` — a reply shorter than half the budget is kept whole and the prompt is cut first
 """
+
 from __future__ import annotations
 
 import json
@@ -88,14 +89,16 @@ def template_plan(encoder: Encoder, rendered: Rendered, starts: Any, flags: Sequ
         offset = len(text[:char].encode("utf-8")) if encoder.unit == "byte" else char
         return int(np.searchsorted(starts, offset, side="left"))
 
-    spans = tuple((position(s.start), position(s.end), bool(flags[s.message]) if s.message >= 0 else True)
-                  for s in rendered.spans)
+    spans = tuple(
+        (position(s.start), position(s.end), bool(flags[s.message]) if s.message >= 0 else True) for s in rendered.spans
+    )
     prompt = spans[-1][0] if spans else len(starts)
     return RowPlan(len(starts), prompt, spans)
 
 
-def cookbook_plan(encoder: Any, messages: Sequence[Mapping[str, Any]], tools_tokens: int,
-                  flags: Sequence[bool]) -> RowPlan:
+def cookbook_plan(
+    encoder: Any, messages: Sequence[Mapping[str, Any]], tools_tokens: int, flags: Sequence[bool]
+) -> RowPlan:
     """OpenAI's cookbook count (3 tokens a message + role + content, 1 + name for a name, 3 to prime the reply);
     the priming and tool definitions are placed first so each reply's tokens sit where its message is."""
     position = COOKBOOK_PRIMING + tools_tokens

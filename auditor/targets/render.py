@@ -9,6 +9,7 @@ or, where that is not a prefix of the whole conversation (a template that moves 
 earlier reasoning), from where its content starts — to the end of the first end-of-turn special token after its
 content (the turn's EOS is trained, as Axolotl's `train_on_eos: turn` and LLaMA-Factory's formats do).
 """
+
 from __future__ import annotations
 
 import json
@@ -94,8 +95,13 @@ def environment() -> Any:
     def raise_exception(message: str) -> None:
         raise TemplateError(message)
 
-    def tojson(value: Any, ensure_ascii: bool = False, indent: int | None = None, separators: Any = None,
-               sort_keys: bool = False) -> str:
+    def tojson(
+        value: Any,
+        ensure_ascii: bool = False,
+        indent: int | None = None,
+        separators: Any = None,
+        sort_keys: bool = False,
+    ) -> str:
         return json.dumps(value, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
     env = FastSandbox(trim_blocks=True, lstrip_blocks=True, extensions=[Generation, loopcontrols])
@@ -126,8 +132,11 @@ class ChatTemplate:
 
     def render(self, messages: Sequence[Mapping[str, Any]], tools: Any = None, generation_prompt: bool = False) -> str:
         try:
-            return str(self.template.render(messages=list(messages), tools=tools,
-                                            add_generation_prompt=generation_prompt, **self.variables))
+            return str(
+                self.template.render(
+                    messages=list(messages), tools=tools, add_generation_prompt=generation_prompt, **self.variables
+                )
+            )
         except TemplateError:
             raise
         except Exception as exc:  # a template failing on a row (a missing key, a type error) names the row, not a crash
@@ -163,10 +172,11 @@ class ChatTemplate:
             probe = self.render([{"role": "user", "content": mark}], generation_prompt=True)
         except TemplateError:
             return ""
-        return probe[probe.rindex(mark) + 1:] if probe.count(mark) == 1 else ""
+        return probe[probe.rindex(mark) + 1 :] if probe.count(mark) == 1 else ""
 
-    def _after_headers(self, text: str, messages: Sequence[Mapping[str, Any]],
-                       assistants: list[int]) -> tuple[Span, ...] | None:
+    def _after_headers(
+        self, text: str, messages: Sequence[Mapping[str, Any]], assistants: list[int]
+    ) -> tuple[Span, ...] | None:
         header = self.header
         if not header or not assistants or any(header in str(m.get("content") or "") for m in messages):
             return None
@@ -189,8 +199,9 @@ class ChatTemplate:
             cursor = spans[-1].end
         return tuple(spans)
 
-    def _by_prefixes(self, messages: Sequence[Mapping[str, Any]], tools: Any, text: str,
-                     assistants: list[int]) -> tuple[Span, ...]:
+    def _by_prefixes(
+        self, messages: Sequence[Mapping[str, Any]], tools: Any, text: str, assistants: list[int]
+    ) -> tuple[Span, ...]:
         spans: list[Span] = []
         cursor = 0
         for index in assistants:
@@ -200,8 +211,9 @@ class ChatTemplate:
                 cursor = span.end
         return tuple(spans)
 
-    def _locate(self, messages: Sequence[Mapping[str, Any]], tools: Any, text: str, index: int,
-                cursor: int) -> Span | None:
+    def _locate(
+        self, messages: Sequence[Mapping[str, Any]], tools: Any, text: str, index: int, cursor: int
+    ) -> Span | None:
         content = messages[index].get("content")
         content = content.strip() if isinstance(content, str) else ""
         start = -1
@@ -229,8 +241,19 @@ class ChatTemplate:
 
 
 def _shape(messages: Sequence[Mapping[str, Any]], tools: Any) -> tuple[Any, ...]:
-    return (tools is not None, *((m.get("role"), bool(m.get("tool_calls")), bool(m.get("reasoning_content")),
-                                  "name" in m, not m.get("content")) for m in messages))
+    return (
+        tools is not None,
+        *(
+            (
+                m.get("role"),
+                bool(m.get("tool_calls")),
+                bool(m.get("reasoning_content")),
+                "name" in m,
+                not m.get("content"),
+            )
+            for m in messages
+        ),
+    )
 
 
 def _generation_spans(marked: str, assistants: list[int]) -> Rendered:
@@ -238,7 +261,7 @@ def _generation_spans(marked: str, assistants: list[int]) -> Rendered:
     spans: list[Span] = []
     length, position, opened = 0, 0, -1
     for mark in re.finditer(f"[{GEN_OPEN}{GEN_CLOSE}]", marked):
-        piece = marked[position:mark.start()]
+        piece = marked[position : mark.start()]
         parts.append(piece)
         length += len(piece)
         position = mark.end()

@@ -1,4 +1,5 @@
 """Every valid row of a split planned for a target: rendered, tokenized, masked and truncated (computed once a run)."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,11 @@ class TokenPlan:
     @property
     def untrainable_lines(self) -> tuple[int, ...]:
         """Rows with nothing left to learn after masking and truncation (dropped rows included)."""
-        return tuple(line for line, plan, out in zip(self.lines, self.plans, self.outcomes)
-                     if plan is not None and out.trained == 0)
+        return tuple(
+            line
+            for line, plan, out in zip(self.lines, self.plans, self.outcomes)
+            if plan is not None and out.trained == 0
+        )
 
 
 def target_of(config: Mapping[str, Any]) -> Target:
@@ -111,8 +115,11 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
     pattern = specials_pattern(encoder.specials) if template is not None else None
     tools_column = valid["tools"].to_list() if "tools" in columns else [None] * len(lines)
     rows = _row_messages(valid, columns)
-    rejected_rows = [parse_messages(v) for v in valid["rejected_messages"].to_list()] \
-        if "rejected_messages" in columns else [None] * len(lines)
+    rejected_rows = (
+        [parse_messages(v) for v in valid["rejected_messages"].to_list()]
+        if "rejected_messages" in columns
+        else [None] * len(lines)
+    )
     out.plans = [None] * len(lines)
     out.outcomes = [Outcome(0, 0)] * len(lines)
     tools_cache: dict[str, Any] = {}
@@ -121,8 +128,9 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
         tools = _tools(tools_text, tools_cache)
         sides = [messages] + ([rejected] if rejected else [])
         if pattern is not None:
-            typed = sorted({m.group() for side in sides for text in message_texts(side)
-                            for m in pattern.finditer(text)})
+            typed = sorted(
+                {m.group() for side in sides for text in message_texts(side) for m in pattern.finditer(text)}
+            )
             if typed:
                 out.literal_specials[line] = typed
         if template is None:
@@ -130,8 +138,9 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
             out.plans[index], out.outcomes[index] = _combine(out, plans, line)
             continue
         try:
-            pending.append(_Pending(index, line, [_render_one(out, encoder, template, side, tools, line)
-                                                  for side in sides]))
+            pending.append(
+                _Pending(index, line, [_render_one(out, encoder, template, side, tools, line) for side in sides])
+            )
         except TemplateError as exc:
             out.refused[line] = str(exc)[:200]
         if len(pending) >= CHUNK:
@@ -142,8 +151,9 @@ def plan_rows(dataset: Any, config: Mapping[str, Any]) -> TokenPlan:
     return out
 
 
-def _render_one(out: TokenPlan, encoder: Encoder, template: ChatTemplate, messages: list[dict[str, Any]], tools: Any,
-                line: int) -> tuple[Rendered, list[bool]]:
+def _render_one(
+    out: TokenPlan, encoder: Encoder, template: ChatTemplate, messages: list[dict[str, Any]], tools: Any, line: int
+) -> tuple[Rendered, list[bool]]:
     """Render through the chat template (noting roles whose content the template drops)."""
     flags = trained_flags(messages, out.train_on)
     rendered = template.render_spans(template_messages(messages, encoder.nfc), tools)
@@ -235,8 +245,9 @@ def conversation_counts(valid: Any, encoder: Any) -> dict[str, list[int]]:
     if any(valid["tool_calls"].to_list()):
         tools = count_texts(encoder, valid["tools"].to_list())
     counts["tools"] = tools
-    counts["conversation"] = [sum(p) for p in zip(overheads, counts["input"], counts["output"], counts["system"],
-                                                  tools)]
+    counts["conversation"] = [
+        sum(p) for p in zip(overheads, counts["input"], counts["output"], counts["system"], tools)
+    ]
     return counts
 
 
@@ -247,15 +258,22 @@ def row_parts(out: TokenPlan, encoder: Any, valid: Any) -> None:
     output = [(p.spans[-1][1] - p.spans[-1][0]) if p and p.spans else 0 for p in out.plans]
     tools = [0] * len(prompt)
     if "tools" in valid.columns and any(valid["tool_calls"].to_list()):
-        tools = count_texts(encoder, [t if calls else None for t, calls in zip(valid["tools"].to_list(),
-                                                                                valid["tool_calls"].to_list())])
-    out.parts = {"input": prompt, "output": output, "system": systems, "tools": tools,
-                 "conversation": [p.total if p else 0 for p in out.plans]}
+        tools = count_texts(
+            encoder, [t if calls else None for t, calls in zip(valid["tools"].to_list(), valid["tool_calls"].to_list())]
+        )
+    out.parts = {
+        "input": prompt,
+        "output": output,
+        "system": systems,
+        "tools": tools,
+        "conversation": [p.total if p else 0 for p in out.plans],
+    }
 
 
 def split_plan(ctx: Any, split: str = "train") -> TokenPlan:
     """The split's plan for the configured target, computed once per run and shared by the tokens and size checks
     (a target that cannot be loaded fails once: the error is kept and raised to each reader)."""
+
     def compute() -> TokenPlan | Exception:
         try:
             return plan_rows(ctx.dataset(split), ctx.config.section("tokens"))
