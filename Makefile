@@ -30,9 +30,10 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

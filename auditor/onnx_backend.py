@@ -26,6 +26,9 @@ SUPPORTED_MODULES = {
 }
 
 
+TOKENS_PER_BATCH = 4096  # rows × padded length per batch: 64 short texts, 16 of 256 tokens
+
+
 class Unsupported(Exception):
     """This model cannot run on the ONNX backend; use torch."""
 
@@ -106,15 +109,22 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = os.cpu_count() or 1
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # the arena keeps the largest batch's buffers: GBs on long texts
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def encode(self, texts: Sequence[str], batch_size: int, progress: Any = None) -> np.ndarray:
         order = np.argsort([len(t) for t in texts], kind="stable")
         result = np.zeros((len(texts), 0), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
+        start = 0
+        while start < len(texts):
             chosen = order[start : start + batch_size]
             batch = self.tokenizer.encode_batch([texts[i] for i in chosen])
+            fits = max(1, TOKENS_PER_BATCH // max(len(batch[-1].ids), 1))
+            if fits < len(chosen):  # long texts: fewer per batch, so memory stays flat (same vectors)
+                chosen = chosen[:fits]
+                batch = self.tokenizer.encode_batch([texts[i] for i in chosen])
+            start += len(chosen)
             feeds = {
                 "input_ids": np.array([e.ids for e in batch], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in batch], dtype=np.int64),

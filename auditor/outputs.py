@@ -4,14 +4,16 @@ A format rule is a property (JSON or text, JSON key set, tool call or text reply
 types, a final-answer line, a fixed prefix or suffix) whose most common value is shared by at
 least `min_share` of the rows it applies to; the rows with another value break the rule.
 """
+
 from __future__ import annotations
 
 import json
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Sequence
+from typing import Any
 
 FINAL_ANSWERS: dict[str, re.Pattern[str]] = {
     "#### <answer>": re.compile(r"^[ \t]*####[ \t]*(.+?)[ \t]*$", re.M),
@@ -29,8 +31,8 @@ class FormatRule:
     name: str
     dominant: str
     share: float
-    breaks: tuple[int, ...]          # row positions that break the rule
-    variants: dict[str, int]         # value -> rows, most common first
+    breaks: tuple[int, ...]  # row positions that break the rule
+    variants: dict[str, int]  # value -> rows, most common first
 
 
 def canonical_number(text: str) -> str:
@@ -94,7 +96,7 @@ def argument_types(output: str) -> dict[str, str]:
     types: dict[str, str] = {}
     for call in calls if isinstance(calls, list) else []:
         arguments = call.get("arguments") if isinstance(call, dict) else None
-        for key, value in (arguments.items() if isinstance(arguments, dict) else ()):
+        for key, value in arguments.items() if isinstance(arguments, dict) else ():
             types[f"{call.get('name')}.{key}"] = type(value).__name__
     return types
 
@@ -134,7 +136,9 @@ def dominant_rule(name: str, values: Sequence[str | None], min_share: float) -> 
     return FormatRule(name, dominant, round(count / applicable, 4), breaks, dict(counts.most_common()))
 
 
-def affix_rule(name: str, texts: Sequence[str], rows: Sequence[int], min_share: float, suffix: bool) -> FormatRule | None:
+def affix_rule(
+    name: str, texts: Sequence[str], rows: Sequence[int], min_share: float, suffix: bool
+) -> FormatRule | None:
     affix = shared_affix(texts, min_share, suffix)
     if not affix:
         return None
@@ -145,14 +149,21 @@ def affix_rule(name: str, texts: Sequence[str], rows: Sequence[int], min_share: 
     return dominant_rule(name, values, min_share)
 
 
-def format_rules(outputs: Sequence[str], tool_calls: Sequence[bool], inputs: Sequence[str], prompt_format: bool,
-                 min_share: float) -> list[FormatRule]:
+def format_rules(
+    outputs: Sequence[str], tool_calls: Sequence[bool], inputs: Sequence[str], prompt_format: bool, min_share: float
+) -> list[FormatRule]:
     """Every format rule most outputs follow and some break."""
-    rules = [dominant_rule("tool call or text reply", ["tool call" if t else "text reply" for t in tool_calls], min_share)]
+    rules = [
+        dominant_rule("tool call or text reply", ["tool call" if t else "text reply" for t in tool_calls], min_share)
+    ]
     text_rows = [r for r, t in enumerate(tool_calls) if not t]
     kinds: list[str | None] = [json_kind(o) if not t else None for o, t in zip(outputs, tool_calls)]
     rules.append(dominant_rule("JSON or text output", kinds, min_share))
-    rules.append(dominant_rule("JSON key set", [json_keys(o) if k == "JSON object" else None for o, k in zip(outputs, kinds)], min_share))
+    rules.append(
+        dominant_rule(
+            "JSON key set", [json_keys(o) if k == "JSON object" else None for o, k in zip(outputs, kinds)], min_share
+        )
+    )
     types = [argument_types(o) if t else {} for o, t in zip(outputs, tool_calls)]
     for argument in sorted({a for row in types for a in row}):
         rule = dominant_rule(f"type of tool argument {argument}", [row.get(argument) for row in types], min_share)

@@ -37,7 +37,9 @@ def run_check(check: Check, ctx: AuditContext) -> CheckResult:
 
 
 def run_checks(
-    ctx: AuditContext, registry: Mapping[str, Check], only: Iterable[str] | None = None,
+    ctx: AuditContext,
+    registry: Mapping[str, Check],
+    only: Iterable[str] | None = None,
     progress: Callable[[str, CheckResult | None], None] | None = None,
 ) -> tuple[CheckResult, ...]:
     """Every wanted check in registry order; `progress(check_id, None)` before and `(check_id, result)` after each."""

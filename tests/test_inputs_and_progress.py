@@ -11,12 +11,18 @@ from typing import Any
 import pytest
 
 from auditor.api import audit
-from tests.conftest import shared_file
+from tests.conftest import SAMPLE, shared_file
 
 
 def banking(limit: int) -> list[dict[str, str]]:
     with open(shared_file("banking77", "train.csv"), encoding="utf-8") as handle:
         return [{"text": r["text"], "label": r["category"]} for r in csv.DictReader(handle)][:limit]
+
+
+def bank_intents() -> list[dict[str, str]]:
+    """The hand-written 240-row, 10-intent stand-in for Banking77 in sample_data/."""
+    with open(SAMPLE / "bank_intents.csv", encoding="utf-8") as handle:
+        return [{"text": r["text"], "label": r["intent"]} for r in csv.DictReader(handle)]
 
 
 def summary(report: Any) -> tuple[Any, ...]:
@@ -31,25 +37,26 @@ def summary(report: Any) -> tuple[Any, ...]:
     )
 
 
-@pytest.mark.calibration
-def test_audit_takes_dicts_and_dataframes_as_a_file(tmp_path: Path, isolated_config: Path) -> None:
+@pytest.mark.parametrize("source", [pytest.param("banking77", marks=pytest.mark.calibration), "sample"])
+def test_audit_takes_dicts_and_dataframes_as_a_file(source: str, tmp_path: Path, isolated_config: Path) -> None:
     import json
 
     import pandas as pd
     import polars as pl
 
-    rows = banking(600) + [{"text": "where is my card?", "label": None}]
+    valid = banking(600) if source == "banking77" else bank_intents()
+    rows = valid + [{"text": "where is my card?", "label": None}]
     path = tmp_path / "train.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     only = ["format", "duplicates", "size"]
     expected = summary(audit(path, only=only))
-    assert expected[2] == 600
+    assert expected[2] == len(valid)
     for data in (rows, pl.DataFrame(rows), pd.DataFrame(rows)):
         report = audit(data, only=only)
         assert summary(report) == expected
         assert report.inputs["train"].path == "<train records>"
-        malformed = [f for f in report.check("format").findings if f.rows == (601,)]
-        assert malformed and "<train records>:601" in malformed[0].message
+        malformed = [f for f in report.check("format").findings if f.rows == (len(valid) + 1,)]
+        assert malformed and f"<train records>:{len(valid) + 1}" in malformed[0].message
 
 
 def test_audit_refuses_what_is_not_data(isolated_config: Path) -> None:
@@ -59,7 +66,6 @@ def test_audit_refuses_what_is_not_data(isolated_config: Path) -> None:
         audit(42)
 
 
-@pytest.mark.calibration
 def test_progress_hook_sees_every_check_start_and_end(isolated_config: Path) -> None:
     from auditor.api import load_inputs, load_options
     from auditor.config import load_config
@@ -69,7 +75,7 @@ def test_progress_hook_sees_every_check_start_and_end(isolated_config: Path) -> 
 
     config = load_config()
     ctx = AuditContext(
-        load_inputs(shared_file("openai_cookbook", "toy_chat_fine_tuning.jsonl"), None, None, load_options(config)),
+        load_inputs(SAMPLE / "broken" / "cheerful_chat.jsonl", None, None, load_options(config)),
         config,
     )
     events: list[tuple[str, bool]] = []
@@ -99,11 +105,11 @@ def test_stage_progress_prints_a_line_per_stage_on_a_terminal_only() -> None:
     assert "✓ duplicates (warn)" in stream.getvalue()
 
 
-@pytest.mark.calibration
 def test_label_chart_shows_every_label_or_says_how_many_are_left_out() -> None:
     from auditor.report.html_report import MAX_LABELS, label_chart
 
-    counts = Counter(r["label"] for r in banking(10003))
+    counts = Counter(r["label"] for r in bank_intents())
+    counts.update({f"rare_intent_{i}": 1 + i % 3 for i in range(67)})  # 77 labels, the rarest drawn too
     assert len(counts) == 77
     chart = label_chart(counts)
     assert chart.count("<rect") == 77

@@ -159,11 +159,23 @@ def audited_tokens(path: Path, target: str, **tokens: Any) -> Any:
     return audit(path, only=["tokens"], overrides={"tokens": {"target": target, **tokens}}).check("tokens")
 
 
-@pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("target", list(SHIPPED))
+def each_target_on_real_data_or_one_on_samples(targets: list[str]) -> list[Any]:
+    """Per-target cases on the sample_data stand-ins; on the real data (calibration) one case runs every target,
+    so a checkout without ../shared skips one test per check, not one per target."""
+    return [pytest.param(targets, "real", marks=pytest.mark.calibration, id="all-targets-real")] + [
+        pytest.param([target], "sample", id=f"{target}-sample") for target in targets
+    ]
+
+
+@pytest.mark.parametrize("targets, source", each_target_on_real_data_or_one_on_samples(list(SHIPPED)))
 def test_counts_match_the_reference_tokenizer_on_word_problems_and_tool_calls(
-    target: str, source: str, isolated_config: Path
+    targets: list[str], source: str, isolated_config: Path
 ) -> None:
+    for target in targets:
+        counts_match_the_reference(target, source)
+
+
+def counts_match_the_reference(target: str, source: str) -> None:
     for path, limit in [(word_problems(source), 300), (tool_calls(source), 200)]:
         if target == "mistral-nemo" and path == tool_calls(source):
             continue  # mistral-common requires 9-character tool-call ids, which neither tool-calling set has
@@ -239,11 +251,18 @@ def constructed_set(tmp_path: Path, target: str, source: str) -> tuple[Path, dic
     return path, kinds
 
 
-@pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("target", ["llama3", "qwen3", "mistral-nemo", "openai-o200k"])
+@pytest.mark.parametrize(
+    "targets, source", each_target_on_real_data_or_one_on_samples(["llama3", "qwen3", "mistral-nemo", "openai-o200k"])
+)
 def test_truncation_modes_name_exactly_the_constructed_rows(
-    target: str, source: str, tmp_path: Path, isolated_config: Path
+    targets: list[str], source: str, tmp_path: Path, isolated_config: Path
 ) -> None:
+    for target in targets:
+        truncation_modes_name_the_constructed_rows(target, source, tmp_path / target)
+
+
+def truncation_modes_name_the_constructed_rows(target: str, source: str, tmp_path: Path) -> None:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path, kinds = constructed_set(tmp_path, target, source)
     over = kinds["long_reply"] | kinds["long_prompt"]
     expected_untrainable = {
