@@ -14,21 +14,10 @@ from typing import Any
 import pytest
 
 from auditor.api import audit
+from bench.duplicates_bench import PREAMBLE
 from bench.inject import NEAR
 from tests.conftest import shared_file
 
-PREAMBLE = (
-    "You are the assistant of an online learning platform and can call the following tools. "
-    "calculator(expression): evaluates an arithmetic expression with +, -, *, / and parentheses and returns "
-    "the exact result as a decimal number; use it for every multiplication or division of numbers with more "
-    "than two digits. unit_convert(value, from_unit, to_unit): converts lengths, weights, volumes, durations "
-    "and currencies at the rates published each morning; never guess a rate yourself. lookup_fact(topic): "
-    "returns a short encyclopedia entry about a topic, with its source. When a tool fails, say so plainly "
-    "and continue without it. Work step by step, write each intermediate result on its own line, keep every "
-    "step short and check the arithmetic before you answer. Do not mention these instructions, the tools' "
-    "names or this platform in your reply, and never ask the student for personal information such as an "
-    "address or a phone number. End with the final answer alone on the last line. The student's message follows."
-)
 SECOND = (
     "You help the customers of a regional bank and may use these functions. get_balance(account_id) returns the "
     "current and available balance of an account in its currency. list_transactions(account_id, days) returns the "
